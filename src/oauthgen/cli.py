@@ -1,0 +1,135 @@
+"""The `oauthgen` command line. Copier is imported only by the commands that need it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from . import __version__
+
+app = typer.Typer(
+    name="oauthgen",
+    help="Generate production-grade OAuth2/JWT FastAPI services, and keep them up to date.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+ANSWERS = "Answers"
+MAIN_OPTIONS = "Main options (see `oauthgen options`)"
+
+
+def _complete(key: str) -> Any:
+    def complete(incomplete: str) -> list[str]:
+        from .questions import choices_of
+
+        return [choice for choice in choices_of(key) if choice.startswith(incomplete)]
+
+    return complete
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"oauthgen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    _version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Generate production-grade OAuth2/JWT FastAPI services, and keep them up to date."""
+
+
+@app.command(rich_help_panel="Projects")
+def new(
+    dest: Annotated[Path, typer.Argument(help="Folder to create the service in.", show_default=False)],
+    defaults: Annotated[
+        bool, typer.Option("--defaults", "--no-input", help="Use defaults for unanswered questions.", rich_help_panel=ANSWERS)
+    ] = False,
+    data: Annotated[
+        list[str] | None,
+        typer.Option("--data", "-d", metavar="KEY=VALUE", help="Answer a question (repeatable).", rich_help_panel=ANSWERS),
+    ] = None,
+    data_file: Annotated[
+        Path | None, typer.Option("--data-file", help="YAML file of KEY: VALUE answers.", rich_help_panel=ANSWERS)
+    ] = None,
+    algorithm: Annotated[
+        str | None,
+        typer.Option(help="JWT signing algorithm.", autocompletion=_complete("jwt_algorithm"), rich_help_panel=MAIN_OPTIONS),
+    ] = None,
+    storage: Annotated[
+        str | None, typer.Option(help="Database for users.", autocompletion=_complete("storage"), rich_help_panel=MAIN_OPTIONS)
+    ] = None,
+    token_store: Annotated[
+        str | None,
+        typer.Option(help="Where token state lives.", autocompletion=_complete("token_store"), rich_help_panel=MAIN_OPTIONS),
+    ] = None,
+    access_minutes: Annotated[
+        str | None, typer.Option(help="Access-token lifetime in minutes.", rich_help_panel=MAIN_OPTIONS)
+    ] = None,
+    refresh_days: Annotated[
+        str | None, typer.Option(help="Refresh-token lifetime in days (0: none).", rich_help_panel=MAIN_OPTIONS)
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Write into a non-empty folder.")] = False,
+) -> None:
+    """Generate a new service in DEST."""
+    from .errors import UsageProblem
+    from .generate import generate
+    from .questions import parse_pairs, read_data_file
+    from .report import show_generated
+
+    typed = {
+        "jwt_algorithm": algorithm,
+        "storage": storage,
+        "token_store": token_store,
+        "access_token_expire_minutes": access_minutes,
+        "refresh_token_expire_days": refresh_days,
+    }
+    try:
+        answers: dict[str, Any] = read_data_file(data_file) if data_file else {}
+        answers |= parse_pairs(data or [])
+        answers |= {key: value for key, value in typed.items() if value is not None}
+        generated = generate(dest, answers, defaults=defaults, force=force)
+    except UsageProblem as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted: nothing was written", 130) from None
+    show_generated(generated)
+
+
+@app.command(rich_help_panel="Projects")
+def update(
+    path: Annotated[Path, typer.Argument(help="The project to update.")] = Path(),
+) -> None:
+    """Bring this oauthgen's template into an existing project, keeping your edits."""
+    from .errors import UsageProblem
+    from .report import show_updated
+    from .update import update as run_update
+
+    try:
+        updated = run_update(path)
+    except UsageProblem as exc:
+        raise _fail(str(exc)) from None
+    show_updated(updated)
+    if updated.conflicts:
+        raise typer.Exit(1)
+
+
+@app.command(rich_help_panel="Reference")
+def options(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """List every question, its choices and its default."""
+    from .report import show_options
+
+    show_options(as_json=as_json)

@@ -1,0 +1,107 @@
+"""`oauthgen new`: render the template into a scratch folder, then move it into place.
+
+Rendering aside means an invalid answer, a failure or Ctrl-C never leaves a half-written
+project behind.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import UsageProblem
+from .questions import check_keys, questions
+from .source import template_source
+
+ANSWERS_FILE = ".copier-answers.yml"
+_COPIER_ANSWER_ERROR = re.compile(r"^(?:Validation error for question|Invalid choice for) '(?P<key>[^']+)': (?P<reason>.*)$", re.S)
+
+
+@dataclass(frozen=True)
+class Generated:
+    path: Path
+    answers: dict[str, Any]
+    files: list[Path]
+
+
+def check_destination(dest: Path, force: bool) -> None:
+    if dest.exists() and not dest.is_dir():
+        raise UsageProblem(f"{dest}: exists and is not a directory")
+    if dest.is_dir() and any(dest.iterdir()) and not force:
+        raise UsageProblem(f"{dest}: directory is not empty (use --force to write into it)")
+
+
+def check_can_answer(data: dict[str, Any], defaults: bool) -> None:
+    """Without a terminal Copier cannot ask: name every question left unanswered."""
+    if defaults or sys.stdin.isatty():
+        return
+    missing = [question.key for question in questions() if question.key not in data]
+    if missing:
+        raise UsageProblem(f"no terminal to ask for {', '.join(missing)}: pass --defaults or -d KEY=VALUE")
+
+
+def generate(dest: Path, data: dict[str, Any], *, defaults: bool, force: bool) -> Generated:
+    from copier import run_copy
+    from copier.errors import CopierError, InteractiveSessionError
+
+    check_keys(data)
+    check_destination(dest, force)
+    check_can_answer(data, defaults)
+    source = template_source()
+    scratch_parent = _nearest_existing(dest.parent)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=scratch_parent))
+    try:
+        try:
+            run_copy(
+                source.src_path,
+                scratch / "project",
+                data=data,
+                user_defaults={"project_name": dest.resolve().name},
+                vcs_ref=source.vcs_ref,
+                defaults=defaults,
+                quiet=True,
+                overwrite=True,
+            )
+        except InteractiveSessionError as exc:
+            raise UsageProblem(f"no terminal to ask the remaining questions ({exc}): pass --defaults") from None
+        except ValueError as exc:
+            raise UsageProblem(_answer_error(exc)) from None
+        except CopierError as exc:
+            raise UsageProblem(" ".join(str(exc).split())) from None
+        rendered = scratch / "project"
+        files = sorted(path.relative_to(rendered) for path in rendered.rglob("*") if path.is_file())
+        answers = yaml.safe_load((rendered / ANSWERS_FILE).read_text(encoding="utf-8"))
+        _move_into_place(rendered, dest)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return Generated(dest, answers, files)
+
+
+def _answer_error(exc: ValueError) -> str:
+    message = " ".join(str(exc).split())
+    match = _COPIER_ANSWER_ERROR.match(message)
+    if match:
+        return f"{match['key']}: {match['reason']}"
+    return message
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = path.resolve()
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def _move_into_place(rendered: Path, dest: Path) -> None:
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        rendered.rename(dest)
+    else:
+        shutil.copytree(rendered, dest, dirs_exist_ok=True)

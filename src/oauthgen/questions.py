@@ -1,0 +1,92 @@
+"""The template's questions, read from copier.yml: the one place their keys, choices and defaults live."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import UsageProblem
+from .source import copier_yml
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    type: str
+    help: str
+    default: Any
+    choices: tuple[str, ...]
+
+    @property
+    def derived(self) -> bool:
+        return isinstance(self.default, str) and "{{" in self.default
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "type": self.type,
+            "help": self.help,
+            "default": None if self.derived else self.default,
+            "derived": self.derived,
+            "choices": list(self.choices),
+        }
+
+
+@cache
+def questions(path: Path | None = None) -> tuple[Question, ...]:
+    """The questions a user answers, in the order they are asked (computed values left out)."""
+    config = yaml.safe_load((path or copier_yml()).read_text(encoding="utf-8"))
+    found = []
+    for key, spec in config.items():
+        if key.startswith("_") or not isinstance(spec, dict) or spec.get("when") is False:
+            continue
+        found.append(
+            Question(
+                key=key,
+                type=str(spec.get("type", "str")),
+                help=str(spec.get("help", "")),
+                default=spec.get("default"),
+                choices=tuple(str(choice) for choice in spec.get("choices", ())),
+            )
+        )
+    return tuple(found)
+
+
+def choices_of(key: str) -> tuple[str, ...]:
+    return next((question.choices for question in questions() if question.key == key), ())
+
+
+def check_keys(data: dict[str, Any]) -> None:
+    """Copier drops unknown keys silently; a typo must not pass unnoticed."""
+    known = {question.key for question in questions()}
+    for key in data:
+        if key not in known:
+            raise UsageProblem(f"{key}: unknown option (run `oauthgen options` to list them)")
+
+
+def parse_pairs(pairs: list[str]) -> dict[str, str]:
+    data: dict[str, str] = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator or not key:
+            raise UsageProblem(f"--data expects KEY=VALUE, got {pair!r}")
+        data[key.strip()] = value
+    return data
+
+
+def read_data_file(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageProblem(f"--data-file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise UsageProblem(f"--data-file {path}: not valid YAML ({exc.__class__.__name__})") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise UsageProblem(f"--data-file {path}: expected a mapping of KEY: VALUE")
+    return {str(key): value for key, value in loaded.items()}

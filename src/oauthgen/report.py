@@ -1,0 +1,77 @@
+"""What the commands print: Rich tables and trees for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from rich.tree import Tree
+
+from .generate import Generated
+from .questions import questions
+from .update import Updated
+
+console = Console()
+
+
+def show_generated(generated: Generated) -> None:
+    table = Table(title="Options", show_header=True, header_style="bold")
+    table.add_column("Question")
+    table.add_column("Answer")
+    for question in questions():
+        table.add_row(question.key, str(generated.answers.get(question.key, "")))
+    console.print(table)
+    console.print(_file_tree(generated.path, generated.files))
+    package = generated.answers["package_name"]
+    steps = "\n".join(
+        [
+            f"cd {generated.path}",
+            "git init && git add -A && git commit -m 'Generate with oauthgen'   # so `oauthgen update` can run later",
+            f"python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/python -m {package} serve",
+            ".venv/bin/python -m pytest",
+        ]
+    )
+    console.print(Panel(steps, title="Next steps", expand=False))
+
+
+def show_updated(updated: Updated) -> None:
+    if updated.repaired_source:
+        console.print(f"The recorded template source {updated.repaired_source} was gone; now using this machine's store.")
+    console.print(f"Updated from {updated.previous} to {updated.current}.")
+    if updated.changed:
+        console.print("Changed files (review with `git diff`):")
+        for name in updated.changed:
+            console.print(f"  {name}")
+    else:
+        console.print("Nothing changed.")
+    if updated.conflicts:
+        console.print("[bold red]Conflicts[/] (resolve the markers or .rej files, then commit):")
+        for name in updated.conflicts:
+            console.print(f"  {name}")
+
+
+def show_options(as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([question.as_dict() for question in questions()], indent=2))
+        return
+    table = Table(show_header=True, header_style="bold")
+    for column in ("Key", "Type", "Choices", "Default", "Help"):
+        table.add_column(column)
+    for question in questions():
+        default = "(derived)" if question.derived else str(question.default)
+        table.add_row(question.key, question.type, " ".join(question.choices) or "-", default, question.help)
+    console.print(table)
+
+
+def _file_tree(root: Path, files: list[Path]) -> Tree:
+    tree = Tree(f"[bold]{root}[/]")
+    branches: dict[Path, Tree] = {Path(): tree}
+    for file in files:
+        for parent in reversed(file.parents[:-1]):
+            if parent not in branches:
+                branches[parent] = branches[parent.parent].add(f"{parent.name}/")
+        branches[file.parent].add(file.name)
+    return tree

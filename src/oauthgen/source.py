@@ -1,0 +1,130 @@
+"""Where the template comes from, in a way that keeps generated projects updatable.
+
+Projects record ``_src_path`` and ``_commit``. Both must stay valid when oauthgen is upgraded
+or reinstalled into another virtual environment, so projects never point into site-packages:
+every template version oauthgen has shipped is fetched into one bare git repository per user
+(``~/.local/share/oauthgen/template.git`` on Linux) that only ever gains tags. An installed
+wheel brings its versions in a git bundle; a source checkout builds that bundle from its own
+history and working tree.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import platformdirs
+
+from . import __version__
+from .bundle import BundleError, build_bundle, git
+from .errors import UsageProblem
+
+PACKAGED = "_template"
+STORE_NAME = "template.git"
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    src_path: str  # what projects record as _src_path
+    vcs_ref: str  # the tag of the installed version
+
+
+def source_checkout() -> Path | None:
+    """The repository root when oauthgen runs from a source checkout."""
+    root = Path(__file__).resolve().parents[2]
+    if (root / "copier.yml").is_file() and (root / "template").is_dir() and (root / ".git").exists():
+        return root
+    return None
+
+
+def copier_yml() -> Path:
+    """The installed version's questions file."""
+    root = source_checkout()
+    if root is not None:
+        return root / "copier.yml"
+    return Path(str(resources.files("oauthgen") / PACKAGED / "copier.yml"))
+
+
+def store_path() -> Path:
+    return platformdirs.user_data_path("oauthgen") / STORE_NAME
+
+
+def store_reference(path: Path) -> str:
+    """The store's path as projects record it: under ``~`` when possible, so it survives a change of user."""
+    try:
+        return "~/" + path.relative_to(Path.home()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def template_source() -> TemplateSource:
+    """Make sure the store holds this oauthgen's template versions, and say where it is."""
+    root = source_checkout()
+    if root is not None:
+        with tempfile.TemporaryDirectory(prefix="oauthgen-") as scratch:
+            bundle = Path(scratch) / "template.bundle"
+            try:
+                tag = build_bundle(root, bundle)[-1].tag
+            except BundleError as exc:
+                raise UsageProblem(f"cannot build the template from {root}: {exc}") from None
+            # A checkout's current version is still moving: its tag follows the working tree.
+            sync_store(bundle, refresh=tag)
+        return TemplateSource(store_reference(store_path()), tag)
+    packaged = Path(str(resources.files("oauthgen") / PACKAGED / "template.bundle"))
+    if not packaged.is_file():
+        raise UsageProblem(f"this oauthgen install has no template bundle ({packaged}); reinstall oauthgen")
+    sync_store(packaged)
+    return TemplateSource(store_reference(store_path()), f"v{__version__}")
+
+
+def sync_store(bundle: Path, refresh: str | None = None) -> None:
+    """Fetch the bundle's tags that the store lacks; existing tags never move, except ``refresh``."""
+    store = store_path()
+    if not (store / "HEAD").is_file():
+        _create_store(store)
+    offered = _tags(git(store, "bundle", "list-heads", str(bundle)))
+    present = _tags(_show_tags(store))
+    wanted = [f"refs/tags/{tag}:refs/tags/{tag}" for tag in offered if tag not in present]
+    if refresh is not None and refresh in present and present[refresh] != offered.get(refresh):
+        wanted.append(f"+refs/tags/{refresh}:refs/tags/{refresh}")
+    if wanted:
+        git(store, "fetch", "-q", "--no-tags", str(bundle), *wanted)
+
+
+def has_revision(repository: Path, revision: str) -> bool:
+    try:
+        git(repository, "rev-parse", "--verify", "-q", f"{revision}^{{commit}}")
+    except BundleError:
+        return False
+    return True
+
+
+def _create_store(store: Path) -> None:
+    store.parent.mkdir(parents=True, exist_ok=True)
+    draft = Path(tempfile.mkdtemp(prefix=".template-", dir=store.parent))
+    git(draft, "init", "-q", "--bare")
+    try:
+        os.rename(draft, store)  # atomic: a concurrent oauthgen either sees no store or a whole one
+    except OSError:
+        shutil.rmtree(draft, ignore_errors=True)
+        if not (store / "HEAD").is_file():
+            raise
+
+
+def _show_tags(store: Path) -> bytes:
+    result = subprocess.run(["git", "show-ref", "--tags"], cwd=store, capture_output=True, check=False)  # noqa: S607
+    return result.stdout  # exit code 1 only means "no tags yet"
+
+
+def _tags(listing: bytes) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for line in listing.decode().splitlines():
+        sha, _, ref = line.partition(" ")
+        if ref.startswith("refs/tags/"):
+            tags[ref.removeprefix("refs/tags/")] = sha
+    return tags

@@ -1,0 +1,55 @@
+"""OAuth2 error answers: RFC 6749 §5.2 at the token endpoint, RFC 6750 §3 on protected resources."""
+
+from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class TokenEndpointError(Exception):
+    """An RFC 6749 §5.2 error; `error` is one of the RFC's codes."""
+
+    def __init__(self, error: str, description: str, status_code: int = status.HTTP_400_BAD_REQUEST) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status_code = status_code
+
+
+def bearer_challenge(realm: str, error: str | None = None, description: str | None = None) -> HTTPException:
+    """A 401 whose WWW-Authenticate header follows RFC 6750 §3."""
+    challenge = f'Bearer realm="{realm}"'
+    if error is not None:
+        challenge += f', error="{error}"'
+    if description is not None:
+        challenge += f', error_description="{description}"'
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail=description or "Not authenticated",
+        headers={"WWW-Authenticate": challenge},
+    )
+
+
+async def _token_endpoint_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TokenEndpointError)
+    headers = dict(NO_STORE)
+    if exc.status_code == status.HTTP_401_UNAUTHORIZED:
+        headers["WWW-Authenticate"] = 'Basic realm="token"'
+    return JSONResponse(
+        {"error": exc.error, "error_description": exc.description}, status_code=exc.status_code, headers=headers
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    # OAuth2 clients understand only RFC 6749 errors from the token endpoint, never a 422.
+    if request.scope.get("route") is not None and getattr(request.scope["route"], "name", "") == "token":
+        return await _token_endpoint_error(request, TokenEndpointError("invalid_request", "The request is malformed"))
+    return await request_validation_exception_handler(request, exc)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(TokenEndpointError, _token_endpoint_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

@@ -1,0 +1,1 @@
+"""OAuth2 grants: one module per grant type."""

@@ -1,0 +1,22 @@
+"""Password hashing with Argon2, run in a worker thread so a login never stalls other requests."""
+
+from anyio import to_thread
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+_hasher = PasswordHash((Argon2Hasher(),))
+# Verify against a dummy hash when the user does not exist, so response time does not
+# reveal which usernames exist.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+async def hash_password(password: str) -> str:
+    return await to_thread.run_sync(_hasher.hash, password)
+
+
+async def verify_password(password: str, password_hash: str | None) -> tuple[bool, str | None]:
+    """Return whether the password matches, and a fresh hash when the stored one is outdated."""
+    if password_hash is None:
+        await to_thread.run_sync(_hasher.verify, password, _DUMMY_HASH)
+        return False, None
+    return await to_thread.run_sync(_hasher.verify_and_update, password, password_hash)

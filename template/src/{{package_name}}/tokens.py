@@ -1,0 +1,83 @@
+"""Access tokens: RFC 9068 JWTs, issued and verified with the service's own key only."""
+
+import secrets
+import time
+from dataclasses import dataclass
+
+import jwt
+
+from .keys import SigningKey
+
+# RFC 9068 §2.1; the long form is accepted too (§4).
+TOKEN_TYPE = "at+jwt"
+ACCEPTED_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "jti", "client_id")
+
+
+class InvalidTokenError(Exception):
+    """The token is malformed, expired, or not one of ours."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    subject: str
+    client_id: str
+    scopes: frozenset[str]
+    expires_at: int
+    token_id: str
+
+
+def issue_access_token(
+    key: SigningKey,
+    *,
+    issuer: str,
+    audience: str,
+    subject: str,
+    client_id: str,
+    scopes: frozenset[str],
+    lifetime_seconds: int,
+) -> str:
+    now = int(time.time())
+    claims: dict[str, object] = {
+        "iss": issuer,
+        "aud": audience,
+        "sub": subject,
+        "client_id": client_id,
+        "iat": now,
+        "exp": now + lifetime_seconds,
+        "jti": secrets.token_urlsafe(16),
+    }
+    if scopes:
+        claims["scope"] = " ".join(sorted(scopes))
+    return jwt.encode(claims, key.signing_key, algorithm=key.algorithm, headers={"typ": TOKEN_TYPE, "kid": key.kid})
+
+
+def verify_access_token(token: str, key: SigningKey, *, issuer: str, audience: str, leeway: int) -> AccessToken:
+    """Check the header, the signature with the pinned algorithm, and every required claim."""
+    try:
+        header = jwt.get_unverified_header(token)
+        # Keys carried in the token (jwk, jku, x5u, x5c) are never used: only our own key is.
+        if str(header.get("typ", "")).lower() not in ACCEPTED_TOKEN_TYPES:
+            raise InvalidTokenError("not an access token")
+        if header.get("kid") != key.kid:
+            raise InvalidTokenError("unknown signing key")
+        if "crit" in header:
+            raise InvalidTokenError("unsupported critical header")
+        claims = jwt.decode(
+            token,
+            key.verification_key,
+            algorithms=[key.algorithm],
+            audience=audience,
+            issuer=issuer,
+            leeway=leeway,
+            options={"require": list(REQUIRED_CLAIMS)},
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidTokenError(str(exc)) from None
+    return AccessToken(
+        subject=str(claims["sub"]),
+        client_id=str(claims["client_id"]),
+        scopes=frozenset(str(claims.get("scope", "")).split()),
+        expires_at=int(claims["exp"]),
+        token_id=str(claims["jti"]),
+    )
