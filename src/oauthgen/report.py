@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.tree import Tree
@@ -34,7 +35,7 @@ def show_generated(generated: Generated) -> None:
             ".venv/bin/python -m pytest",
         ]
     )
-    console.print(Panel(steps, title="Next steps", expand=False))
+    console.print(Panel(escape(steps), title="Next steps", expand=False))
 
 
 def show_updated(updated: Updated) -> None:

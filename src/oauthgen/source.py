@@ -2,8 +2,8 @@
 
 Projects record ``_src_path`` and ``_commit``. Both must stay valid when oauthgen is upgraded
 or reinstalled into another virtual environment, so projects never point into site-packages:
-every template version oauthgen has shipped is fetched into one bare git repository per user
-(``~/.local/share/oauthgen/template.git`` on Linux) that only ever gains tags. An installed
+every template version oauthgen has shipped is gathered in one git bundle per user
+(``~/.local/share/oauthgen/template.bundle`` on Linux) that only ever gains tags. An installed
 wheel brings its versions in a git bundle; a source checkout builds that bundle from its own
 history and working tree.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -25,7 +25,7 @@ from .bundle import BundleError, build_bundle, git
 from .errors import UsageProblem
 
 PACKAGED = "_template"
-STORE_NAME = "template.git"
+STORE_NAME = "template.bundle"
 
 
 @dataclass(frozen=True)
@@ -83,42 +83,61 @@ def template_source() -> TemplateSource:
 
 
 def sync_store(bundle: Path, refresh: str | None = None) -> None:
-    """Fetch the bundle's tags that the store lacks; existing tags never move, except ``refresh``."""
+    """Add the bundle's tags that the store lacks; existing tags never move, except ``refresh``.
+
+    The store is itself a bundle: Copier accepts a ``~/...`` path to a bundle file (it would
+    take a ``~/...repo.git`` path for a remote URL), and a bundle is replaced atomically.
+    """
     store = store_path()
-    if not (store / "HEAD").is_file():
-        _create_store(store)
-    offered = _tags(git(store, "bundle", "list-heads", str(bundle)))
-    present = _tags(_show_tags(store))
+    offered = bundle_tags(bundle)
+    if not store.is_file():
+        store.parent.mkdir(parents=True, exist_ok=True)
+        _replace(store, lambda draft: shutil.copyfile(bundle, draft))
+        return
+    present = bundle_tags(store)
     wanted = [f"refs/tags/{tag}:refs/tags/{tag}" for tag in offered if tag not in present]
     if refresh is not None and refresh in present and present[refresh] != offered.get(refresh):
         wanted.append(f"+refs/tags/{refresh}:refs/tags/{refresh}")
-    if wanted:
-        git(store, "fetch", "-q", "--no-tags", str(bundle), *wanted)
+    if not wanted:
+        return
+
+    def merge(draft: Path) -> None:
+        with tempfile.TemporaryDirectory(prefix="oauthgen-store-") as scratch:
+            repository = Path(scratch)
+            git(repository, "init", "-q", "--bare")
+            git(repository, "fetch", "-q", "--no-tags", str(store), "refs/tags/*:refs/tags/*")
+            git(repository, "fetch", "-q", "--no-tags", str(bundle), *wanted)
+            git(repository, "bundle", "create", "-q", str(draft), "--tags")
+
+    _replace(store, merge)
 
 
-def has_revision(repository: Path, revision: str) -> bool:
+def bundle_tags(bundle: Path) -> dict[str, str]:
+    return _tags(git(bundle.parent, "bundle", "list-heads", str(bundle)))
+
+
+def has_revision(source: Path, revision: str) -> bool:
+    """Whether a recorded template source (a bundle or a repository) still holds ``revision``."""
+    if source.is_file():
+        try:
+            return revision in bundle_tags(source)
+        except BundleError:
+            return False
     try:
-        git(repository, "rev-parse", "--verify", "-q", f"{revision}^{{commit}}")
+        git(source, "rev-parse", "--verify", "-q", f"{revision}^{{commit}}")
     except BundleError:
         return False
     return True
 
 
-def _create_store(store: Path) -> None:
-    store.parent.mkdir(parents=True, exist_ok=True)
-    draft = Path(tempfile.mkdtemp(prefix=".template-", dir=store.parent))
-    git(draft, "init", "-q", "--bare")
+def _replace(target: Path, write: Callable[[Path], None]) -> None:
+    """Write next to ``target`` and rename over it, so readers never see half a file."""
+    draft = target.with_name(f".{target.name}.{os.getpid()}")
     try:
-        os.rename(draft, store)  # atomic: a concurrent oauthgen either sees no store or a whole one
-    except OSError:
-        shutil.rmtree(draft, ignore_errors=True)
-        if not (store / "HEAD").is_file():
-            raise
-
-
-def _show_tags(store: Path) -> bytes:
-    result = subprocess.run(["git", "show-ref", "--tags"], cwd=store, capture_output=True, check=False)  # noqa: S607
-    return result.stdout  # exit code 1 only means "no tags yet"
+        write(draft)
+        os.replace(draft, target)
+    finally:
+        draft.unlink(missing_ok=True)
 
 
 def _tags(listing: bytes) -> dict[str, str]:
