@@ -10,7 +10,7 @@ import yaml
 from .bundle import BundleError, git
 from .errors import UsageProblem
 from .generate import ANSWERS_FILE
-from .source import has_revision, store_path, store_reference, template_source
+from .source import has_revision, store_path, template_source
 
 CONFLICT_MARKERS = ("<<<<<<< ", ">>>>>>> ")
 
@@ -32,11 +32,10 @@ def update(project: Path) -> Updated:
     _check_repository(project)
     answers = _read_answers(project)
     source = template_source()
-    repaired = _repair_source(project, answers, source.src_path)
+    repaired = _repair_source(project, answers, source.src_path, source.vcs_ref)
     try:
         run_update(
             project,
-            src_path=source.src_path,
             vcs_ref=source.vcs_ref,
             defaults=True,
             overwrite=True,
@@ -87,37 +86,28 @@ def _read_answers(project: Path) -> dict[str, object]:
     return dict(answers)
 
 
-def _repair_source(project: Path, answers: dict[str, object], our_source: str) -> str | None:
-    """Point the project at this machine's template store when its recorded source is gone.
+def _repair_source(project: Path, answers: dict[str, object], our_source: str, our_version: str) -> str | None:
+    """Make the project's recorded template source one that holds both its version and ours.
 
-    The store holds every version oauthgen has shipped, so the recorded `_commit` is found there.
+    Copier reads old and new template versions from the recorded ``_src_path``. When that is
+    gone (another machine, a wiped data folder), this machine's store holds every version
+    oauthgen has shipped, so the project is pointed there, in a commit of its own.
     """
     recorded = str(answers["_src_path"])
     commit = str(answers["_commit"])
-    recorded_path = Path(recorded).expanduser()
-    if recorded_path.exists() and has_revision(recorded_path, commit):
-        return None
     store = store_path()
     if not has_revision(store, commit):
         raise UsageProblem(
-            f"{ANSWERS_FILE}: template version {commit} is unknown to this oauthgen; install a newer oauthgen"
+            f"{ANSWERS_FILE}: template version {commit} is unknown to this oauthgen ({our_version}); upgrade oauthgen"
         )
-    if recorded == our_source:
-        return None  # the store was missing and has just been restored
+    recorded_path = Path(recorded).expanduser()
+    if recorded_path == store or all(has_revision(recorded_path, ref) for ref in (commit, our_version)):
+        return None
     text = (project / ANSWERS_FILE).read_text(encoding="utf-8")
     lines = [f"_src_path: {our_source}" if line.startswith("_src_path:") else line for line in text.splitlines()]
     (project / ANSWERS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    git(project, "add", "--", ANSWERS_FILE)
-    git(
-        project,
-        "commit",
-        "-q",
-        "--no-verify",
-        "-m",
-        f"Point the oauthgen template source at {store_reference(store)}\n\n{recorded} no longer exists here.",
-        "--",
-        ANSWERS_FILE,
-    )
+    message = f"Point the oauthgen template source at {our_source}\n\n{recorded} does not hold {commit} here."
+    git(project, "commit", "-q", "--no-verify", "-m", message, "--", ANSWERS_FILE)
     return recorded
 
 
