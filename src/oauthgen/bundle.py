@@ -52,8 +52,8 @@ class Release:
 
 def git(cwd: Path, *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None) -> bytes:
     full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})}
-    result = subprocess.run(  # noqa: S603
-        ["git", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", *args],  # noqa: S607
+    result = subprocess.run(
+        ["git", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", *args],
         cwd=cwd,
         env=full_env,
         input=stdin,
@@ -72,12 +72,15 @@ def project_version(pyproject: bytes) -> str:
 def releases(repo: Path) -> list[Release]:
     """Every released version in first-parent history, then the working tree's version."""
     found: list[Release] = []
-    has_head = subprocess.run(  # noqa: S603
-        ["git", "rev-parse", "--verify", "-q", "HEAD"],  # noqa: S607
-        cwd=repo,
-        capture_output=True,
-        check=False,
-    ).returncode == 0
+    has_head = (
+        subprocess.run(
+            ["git", "rev-parse", "--verify", "-q", "HEAD"],
+            cwd=repo,
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
     if has_head:
         changes = git(repo, "log", "--first-parent", "--reverse", "--format=%H", "--", "pyproject.toml").split()
         firsts: list[tuple[str, str]] = []  # (version, first commit that carries it)

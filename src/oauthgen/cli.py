@@ -50,36 +50,34 @@ def main(
     """Generate production-grade OAuth2/JWT FastAPI services, and keep them up to date."""
 
 
+def _main_option(help_text: str, question: str | None = None) -> Any:
+    completion = _complete(question) if question else None
+    return typer.Option(help=help_text, autocompletion=completion, rich_help_panel=MAIN_OPTIONS)
+
+
 @app.command(rich_help_panel="Projects")
 def new(
     dest: Annotated[Path, typer.Argument(help="Folder to create the service in.", show_default=False)],
     defaults: Annotated[
-        bool, typer.Option("--defaults", "--no-input", help="Use defaults for unanswered questions.", rich_help_panel=ANSWERS)
+        bool,
+        typer.Option(
+            "--defaults", "--no-input", help="Use defaults for unanswered questions.", rich_help_panel=ANSWERS
+        ),
     ] = False,
     data: Annotated[
         list[str] | None,
-        typer.Option("--data", "-d", metavar="KEY=VALUE", help="Answer a question (repeatable).", rich_help_panel=ANSWERS),
+        typer.Option(
+            "--data", "-d", metavar="KEY=VALUE", help="Answer a question (repeatable).", rich_help_panel=ANSWERS
+        ),
     ] = None,
     data_file: Annotated[
         Path | None, typer.Option("--data-file", help="YAML file of KEY: VALUE answers.", rich_help_panel=ANSWERS)
     ] = None,
-    algorithm: Annotated[
-        str | None,
-        typer.Option(help="JWT signing algorithm.", autocompletion=_complete("jwt_algorithm"), rich_help_panel=MAIN_OPTIONS),
-    ] = None,
-    storage: Annotated[
-        str | None, typer.Option(help="Database for users.", autocompletion=_complete("storage"), rich_help_panel=MAIN_OPTIONS)
-    ] = None,
-    token_store: Annotated[
-        str | None,
-        typer.Option(help="Where token state lives.", autocompletion=_complete("token_store"), rich_help_panel=MAIN_OPTIONS),
-    ] = None,
-    access_minutes: Annotated[
-        str | None, typer.Option(help="Access-token lifetime in minutes.", rich_help_panel=MAIN_OPTIONS)
-    ] = None,
-    refresh_days: Annotated[
-        str | None, typer.Option(help="Refresh-token lifetime in days (0: none).", rich_help_panel=MAIN_OPTIONS)
-    ] = None,
+    algorithm: Annotated[str | None, _main_option("JWT signing algorithm.", "jwt_algorithm")] = None,
+    storage: Annotated[str | None, _main_option("Database for users.", "storage")] = None,
+    token_store: Annotated[str | None, _main_option("Where token state lives.", "token_store")] = None,
+    access_minutes: Annotated[str | None, _main_option("Access-token lifetime in minutes.")] = None,
+    refresh_days: Annotated[str | None, _main_option("Refresh-token lifetime in days (0: none).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Write into a non-empty folder.")] = False,
 ) -> None:
     """Generate a new service in DEST."""

@@ -21,7 +21,9 @@ from .questions import check_keys, questions
 from .source import template_source
 
 ANSWERS_FILE = ".copier-answers.yml"
-_COPIER_ANSWER_ERROR = re.compile(r"^(?:Validation error for question|Invalid choice for) '(?P<key>[^']+)': (?P<reason>.*)$", re.S)
+_COPIER_ANSWER_ERROR = re.compile(
+    r"^(?:Validation error for question|Invalid choice for) '(?P<key>[^']+)': (?P<reason>.*)$", re.S
+)
 
 
 @dataclass(frozen=True)

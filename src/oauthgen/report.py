@@ -40,7 +40,9 @@ def show_generated(generated: Generated) -> None:
 
 def show_updated(updated: Updated) -> None:
     if updated.repaired_source:
-        console.print(f"The recorded template source {updated.repaired_source} was gone; now using this machine's store.")
+        console.print(
+            f"The recorded template source {updated.repaired_source} was gone; now using this machine's store."
+        )
     console.print(f"Updated from {updated.previous} to {updated.current}.")
     if updated.changed:
         console.print("Changed files (review with `git diff`):")

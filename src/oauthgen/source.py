@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
@@ -92,7 +93,7 @@ def sync_store(bundle: Path, refresh: str | None = None) -> None:
     offered = bundle_tags(bundle)
     if not store.is_file():
         store.parent.mkdir(parents=True, exist_ok=True)
-        _replace(store, lambda draft: shutil.copyfile(bundle, draft))
+        _replace(store, partial(shutil.copyfile, bundle))
         return
     present = bundle_tags(store)
     wanted = [f"refs/tags/{tag}:refs/tags/{tag}" for tag in offered if tag not in present]
@@ -130,7 +131,7 @@ def has_revision(source: Path, revision: str) -> bool:
     return True
 
 
-def _replace(target: Path, write: Callable[[Path], None]) -> None:
+def _replace(target: Path, write: Callable[[Path], object]) -> None:
     """Write next to ``target`` and rename over it, so readers never see half a file."""
     draft = target.with_name(f".{target.name}.{os.getpid()}")
     try:

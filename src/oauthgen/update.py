@@ -58,9 +58,7 @@ def find_conflicts(project: Path) -> list[str]:
     conflicts = set(_lines(git(project, "diff", "--name-only", "--diff-filter=U")))
     for relative in _changed_files(project):
         path = project / relative
-        if relative.endswith(".rej"):
-            conflicts.add(relative)
-        elif path.is_file() and _has_markers(path):
+        if relative.endswith(".rej") or (path.is_file() and _has_markers(path)):
             conflicts.add(relative)
     return sorted(conflicts)
 
@@ -132,5 +130,3 @@ def _has_markers(path: Path) -> bool:
 
 def _lines(output: bytes) -> list[str]:
     return [line for line in output.decode().splitlines() if line]
-
-

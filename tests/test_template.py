@@ -1,0 +1,124 @@
+"""Every choice renders a clean project: pairwise variants, checked file by file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import REPO
+
+QUESTIONS = yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))
+ALGORITHMS = QUESTIONS["jwt_algorithm"]["choices"]
+STORAGES = QUESTIONS["storage"]["choices"]
+TOKEN_STORES = QUESTIONS["token_store"]["choices"]
+DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg", "mysql": "aiomysql"}
+
+
+def _pairwise() -> list[dict[str, object]]:
+    """Every algorithm with every storage; token store and refresh lifetime vary along both."""
+    variants = []
+    for i, algorithm in enumerate(ALGORITHMS):
+        for j, storage in enumerate(STORAGES):
+            variants.append(
+                {
+                    "jwt_algorithm": algorithm,
+                    "storage": storage,
+                    "token_store": TOKEN_STORES[(i + j) % len(TOKEN_STORES)],
+                    "refresh_token_expire_days": 0 if (i + j) % 3 == 0 else 7,
+                    "access_token_expire_minutes": 5 + i,
+                }
+            )
+    return variants
+
+
+VARIANTS = _pairwise()
+
+
+def _id(variant: dict[str, object]) -> str:
+    return "-".join(str(value) for value in variant.values())
+
+
+def test_pairwise_covers_every_pair_of_choices() -> None:
+    pairs = {(str(v["jwt_algorithm"]), str(v["token_store"])) for v in VARIANTS}
+    assert pairs == {(a, t) for a in ALGORITHMS for t in TOKEN_STORES}
+    pairs = {(str(v["storage"]), str(v["token_store"])) for v in VARIANTS}
+    assert pairs == {(s, t) for s in STORAGES for t in TOKEN_STORES}
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=_id)
+def test_variant_renders_clean(make_project: Callable[..., Path], variant: dict[str, object]) -> None:
+    project = make_project(**variant)
+    package = project / "src" / "my_service"
+
+    files = [path for path in project.rglob("*") if path.is_file()]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        for marker in ("{{", "{%", "{#"):
+            assert marker not in text, f"{path.relative_to(project)} keeps Jinja: {marker}"
+        assert "\n\n\n\n" not in text, f"{path.relative_to(project)} has a run of blank lines"
+    assert (package / "main.py").is_file()
+    assert not list(project.rglob("*.jinja"))
+
+    keys = (package / "keys.py").read_text(encoding="utf-8")
+    algorithm = str(variant["jwt_algorithm"])
+    assert f'ALGORITHM = "{algorithm}"' in keys
+    if algorithm.startswith("HS"):
+        assert "SECRET_KEY" in keys
+        assert "cryptography" not in keys
+    else:
+        assert "load_pem_private_key" in keys
+        assert "SECRET_KEY" not in keys
+    pyproject = (project / "pyproject.toml").read_text(encoding="utf-8")
+    assert DRIVERS[str(variant["storage"])] in pyproject
+    assert sum(driver in pyproject for driver in DRIVERS.values()) == 1
+    config = (package / "config.py").read_text(encoding="utf-8")
+    assert f"access_token_expire_minutes: int = Field(default={variant['access_token_expire_minutes']}" in config
+
+    _run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], project)
+    _run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], project)
+    _run([sys.executable, "-m", "compileall", "-q", "src", "tests"], project)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {},
+        {"jwt_algorithm": "RS256", "storage": "postgresql", "token_store": "redis"},
+        {"jwt_algorithm": "ES384", "storage": "mysql"},
+        {"jwt_algorithm": "EdDSA", "refresh_token_expire_days": 0},
+    ],
+    ids=["defaults", "RS256-postgresql-redis", "ES384-mysql", "EdDSA"],
+)
+def test_variant_is_mypy_strict_clean(
+    make_project: Callable[..., Path], variant: dict[str, object], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    project = make_project(**variant)
+    cache = tmp_path_factory.getbasetemp() / "mypy-cache"
+    _run([sys.executable, "-m", "mypy", "--cache-dir", str(cache)], project)
+
+
+def test_answers_file_records_no_secret_and_no_computed_value(make_project: Callable[..., Path]) -> None:
+    answers = yaml.safe_load((make_project() / ".copier-answers.yml").read_text(encoding="utf-8"))
+
+    assert set(answers) - {"_src_path", "_commit"} == {key for key, spec in QUESTIONS.items() if _asked(spec)}
+
+
+def test_local_state_is_ignored_by_git(make_project: Callable[..., Path]) -> None:
+    ignored = (make_project() / ".gitignore").read_text(encoding="utf-8").split()
+
+    assert ".env" in ignored
+    assert "var/" in ignored
+
+
+def _asked(spec: object) -> bool:
+    return isinstance(spec, dict) and spec.get("when") is not False
+
+
+def _run(command: list[str], cwd: Path) -> None:
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"{' '.join(command[2:])} failed:\n{result.stdout}\n{result.stderr}"
