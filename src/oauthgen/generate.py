@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from .errors import UsageProblem
-from .questions import check_keys, questions
+from .questions import check_answers, questions
 from .source import template_source
 
 ANSWERS_FILE = ".copier-answers.yml"
@@ -53,7 +53,7 @@ def generate(dest: Path, data: dict[str, Any], *, defaults: bool, force: bool) -
     from copier import run_copy
     from copier.errors import CopierError, InteractiveSessionError
 
-    check_keys(data)
+    check_answers(data)
     check_destination(dest, force)
     check_can_answer(data, defaults)
     source = template_source()

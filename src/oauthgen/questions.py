@@ -60,12 +60,25 @@ def choices_of(key: str) -> tuple[str, ...]:
     return next((question.choices for question in questions() if question.key == key), ())
 
 
-def check_keys(data: dict[str, Any]) -> None:
-    """Copier drops unknown keys silently; a typo must not pass unnoticed."""
-    known = {question.key for question in questions()}
-    for key in data:
+def check_answers(data: dict[str, Any]) -> None:
+    """What Copier cannot say well: it drops unknown keys silently, and a non-number for an
+    int question fails without naming the question. Every other rule is copier.yml's."""
+    known = {question.key: question for question in questions()}
+    for key, value in data.items():
         if key not in known:
             raise UsageProblem(f"{key}: unknown option (run `oauthgen options` to list them)")
+        if known[key].type == "int" and not _is_int(value):
+            raise UsageProblem(f"{key}: {value!r} is not a whole number")
+
+
+def _is_int(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        int(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def parse_pairs(pairs: list[str]) -> dict[str, str]:

@@ -20,7 +20,7 @@ console = Console()
 
 def show_generated(generated: Generated) -> None:
     table = Table(title="Options", show_header=True, header_style="bold")
-    table.add_column("Question")
+    table.add_column("Question", no_wrap=True)
     table.add_column("Answer")
     for question in questions():
         table.add_row(question.key, str(generated.answers.get(question.key, "")))
@@ -61,7 +61,8 @@ def show_options(as_json: bool) -> None:
         print(json.dumps([question.as_dict() for question in questions()], indent=2))
         return
     table = Table(show_header=True, header_style="bold")
-    for column in ("Key", "Type", "Choices", "Default", "Help"):
+    table.add_column("Key", no_wrap=True)
+    for column in ("Type", "Choices", "Default", "Help"):
         table.add_column(column)
     for question in questions():
         default = "(derived)" if question.derived else str(question.default)

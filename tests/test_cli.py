@@ -1,0 +1,270 @@
+"""The command line: every error path exits 2 with one line and writes nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from oauthgen import __version__
+from oauthgen.cli import app
+
+from .conftest import REPO
+
+runner = CliRunner()
+QUESTIONS = yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))
+
+
+def oauthgen(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_new_with_defaults_generates_and_reports(tmp_path: Path) -> None:
+    code, out, err = oauthgen("new", str(tmp_path / "demo"), "--defaults")
+
+    assert code == 0, err
+    answers = yaml.safe_load((tmp_path / "demo" / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers["project_name"] == "demo"
+    assert answers["jwt_algorithm"] == "HS256"
+    assert answers["_commit"] == f"v{__version__}"
+    assert answers["_src_path"] == "~/.local/share/oauthgen/template.bundle"
+    assert "jwt_algorithm" in out and "HS256" in out  # the options table
+    assert "main.py" in out  # the file tree
+    assert ".venv/bin/python -m demo serve" in out  # the next steps
+    assert ".venv/bin/python -m pytest" in out
+
+
+def test_typed_flags_data_and_data_file_are_applied(tmp_path: Path) -> None:
+    data_file = tmp_path / "answers.yml"
+    data_file.write_text("description: From a file\nstorage: mysql\n", encoding="utf-8")
+
+    code, _, err = oauthgen(
+        "new",
+        str(tmp_path / "svc"),
+        "--defaults",
+        "--data-file",
+        str(data_file),
+        "-d",
+        "project_name=Billing API",
+        "--algorithm",
+        "ES384",
+        "--storage",
+        "postgresql",
+        "--token-store",
+        "redis",
+        "--access-minutes",
+        "15",
+        "--refresh-days",
+        "0",
+    )
+
+    assert code == 0, err
+    answers = yaml.safe_load((tmp_path / "svc" / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers["description"] == "From a file"
+    assert answers["project_name"] == "Billing API"
+    assert answers["package_name"] == "billing_api"
+    assert answers["jwt_algorithm"] == "ES384"
+    assert answers["storage"] == "postgresql"  # the typed flag wins over the data file
+    assert answers["token_store"] == "redis"
+    assert answers["access_token_expire_minutes"] == 15
+    assert answers["refresh_token_expire_days"] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--algorithm", "HS999"], "error: jwt_algorithm: 'HS999' is not in ['HS256',"),
+        (["--storage", "oracle"], "error: storage: 'oracle' is not in ['sqlite', 'postgresql', 'mysql']"),
+        (["--token-store", "memcached"], "error: token_store: 'memcached' is not in ['database', 'redis']"),
+        (["--access-minutes", "0"], "error: access_token_expire_minutes: must be a whole number greater than 0"),
+        (["--access-minutes", "soon"], "error: access_token_expire_minutes: 'soon' is not a whole number"),
+        (["--refresh-days", "-1"], "error: refresh_token_expire_days: must be a whole number, 0 or more"),
+        (["-d", "project_name=9 lives"], "error: project_name: must start with a letter"),
+        (["-d", "package_name=class"], "error: package_name: 'class' is a Python keyword"),
+        (["-d", "package_name=My-Pkg"], "error: package_name: must be a lowercase Python identifier"),
+        (["-d", "author_email=nobody"], "error: author_email: must be an e-mail address"),
+        (["-d", "colour=blue"], "error: colour: unknown option"),
+        (["-d", "storage"], "error: --data expects KEY=VALUE, got 'storage'"),
+    ],
+)
+def test_bad_answer_exits_2_with_one_line_and_writes_nothing(tmp_path: Path, args: list[str], message: str) -> None:
+    code, out, err = oauthgen("new", str(tmp_path / "demo"), "--defaults", *args)
+
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith(message)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_data_file_exits_2(tmp_path: Path) -> None:
+    data_file = tmp_path / "answers.yml"
+    data_file.write_text("- not\n- a mapping\n", encoding="utf-8")
+
+    code, _, err = oauthgen("new", str(tmp_path / "demo"), "--defaults", "--data-file", str(data_file))
+
+    assert code == 2
+    assert err.strip() == f"error: --data-file {data_file}: expected a mapping of KEY: VALUE"
+    assert not (tmp_path / "demo").exists()
+
+
+def test_non_empty_destination_is_refused_without_force(tmp_path: Path) -> None:
+    dest = tmp_path / "busy"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("mine", encoding="utf-8")
+
+    code, _, err = oauthgen("new", str(dest), "--defaults")
+
+    assert code == 2
+    assert err.strip() == f"error: {dest}: directory is not empty (use --force to write into it)"
+    assert [path.name for path in dest.iterdir()] == ["notes.txt"]
+    assert [path.name for path in tmp_path.iterdir()] == ["busy"]
+
+
+def test_force_writes_into_a_non_empty_destination_and_keeps_other_files(tmp_path: Path) -> None:
+    dest = tmp_path / "busy"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("mine", encoding="utf-8")
+
+    code, _, err = oauthgen("new", str(dest), "--defaults", "--force")
+
+    assert code == 0, err
+    assert (dest / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert (dest / "src" / "busy" / "main.py").is_file()
+
+
+def test_no_terminal_and_missing_answers_names_them(tmp_path: Path) -> None:
+    given = [f"{key}=x" for key in ("description", "author_name")]
+
+    code, _, err = oauthgen("new", str(tmp_path / "demo"), *[arg for pair in given for arg in ("-d", pair)])
+
+    assert code == 2
+    missing = [key for key, spec in QUESTIONS.items() if _asked(spec) and key not in ("description", "author_name")]
+    assert err.strip() == f"error: no terminal to ask for {', '.join(missing)}: pass --defaults or -d KEY=VALUE"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupt_leaves_no_half_written_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import copier
+
+    real_run_copy = copier.run_copy
+
+    def copy_then_interrupt(*args: object, **kwargs: object) -> object:
+        real_run_copy(*args, **kwargs)  # files are on disk when Ctrl-C arrives
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(copier, "run_copy", copy_then_interrupt)
+
+    code, _, err = oauthgen("new", str(tmp_path / "demo"), "--defaults")
+
+    assert code == 130
+    assert err.strip() == "error: interrupted: nothing was written"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_options_json_lists_every_question_with_choices_and_defaults() -> None:
+    code, out, _ = oauthgen("options", "--json")
+
+    assert code == 0
+    listed = {entry["key"]: entry for entry in json.loads(out)}
+    asked = {key: spec for key, spec in QUESTIONS.items() if _asked(spec)}
+    assert list(listed) == list(asked)
+    assert listed["jwt_algorithm"]["choices"] == asked["jwt_algorithm"]["choices"]
+    assert listed["jwt_algorithm"]["default"] == "HS256"
+    assert listed["access_token_expire_minutes"]["default"] == 30
+    assert listed["package_name"]["derived"] is True
+    assert all(entry["help"] for entry in listed.values())
+
+
+def test_options_table_shows_every_question() -> None:
+    code, out, _ = oauthgen("options")
+
+    assert code == 0
+    for key, spec in QUESTIONS.items():
+        if _asked(spec):
+            assert key in out
+
+
+def test_version() -> None:
+    code, out, _ = oauthgen("--version")
+
+    assert code == 0
+    assert out.strip() == f"oauthgen {__version__}"
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_do_not_import_copier(flag: str) -> None:
+    probe = (
+        "import sys\n"
+        "from oauthgen.cli import app\n"
+        f"try:\n    app([{flag!r}], prog_name='oauthgen')\nexcept SystemExit:\n    pass\n"
+        "print('COPIER LOADED' if 'copier' in sys.modules else 'COPIER NOT LOADED')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    assert result.stdout.strip().endswith("COPIER NOT LOADED")
+
+
+def test_help_groups_options_in_panels() -> None:
+    code, out, _ = oauthgen("new", "--help")
+
+    assert code == 0
+    assert "Answers" in out
+    assert "Main options" in out
+
+
+def test_update_refuses_a_folder_outside_git(tmp_path: Path) -> None:
+    code, _, err = oauthgen("update", str(tmp_path))
+
+    assert code == 2
+    assert err.strip() == f"error: {tmp_path}: not a git repository (updates are applied as a reviewable diff)"
+
+
+def test_update_refuses_a_dirty_repository(tmp_path: Path) -> None:
+    project = tmp_path / "demo"
+    assert oauthgen("new", str(project), "--defaults")[0] == 0
+    _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "Generate")
+    (project / "scratch.txt").write_text("untracked", encoding="utf-8")
+
+    code, _, err = oauthgen("update", str(project))
+
+    assert code == 2
+    assert err.strip() == f"error: {project}: uncommitted changes; commit or stash them before updating"
+
+
+def test_update_refuses_a_repository_that_is_not_a_project(tmp_path: Path) -> None:
+    _git(tmp_path, "init", "-q")
+
+    code, _, err = oauthgen("update", str(tmp_path))
+
+    assert code == 2
+    assert err.strip() == f"error: {tmp_path}: no .copier-answers.yml, so not a project generated by oauthgen"
+
+
+def test_unchanged_project_updates_to_nothing(tmp_path: Path) -> None:
+    project = tmp_path / "demo"
+    assert oauthgen("new", str(project), "--defaults")[0] == 0
+    _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "Generate")
+
+    code, out, err = oauthgen("update", str(project))
+
+    assert code == 0, err
+    assert "Nothing changed." in out
+    assert _git(project, "status", "--porcelain") == ""
+
+
+def _asked(spec: object) -> bool:
+    return isinstance(spec, dict) and spec.get("when") is not False
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
