@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,5 +33,6 @@ def _bundle_module(root: Path) -> Any:
     spec = importlib.util.spec_from_file_location("_oauthgen_bundle", root / "src/oauthgen/bundle.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
