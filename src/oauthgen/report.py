@@ -40,20 +40,18 @@ def show_generated(generated: Generated) -> None:
 
 def show_updated(updated: Updated) -> None:
     if updated.repaired_source:
-        console.print(
-            f"The recorded template source {updated.repaired_source} was gone; now using this machine's store."
-        )
-    console.print(f"Updated from {updated.previous} to {updated.current}.")
+        _say(f"The recorded template source {updated.repaired_source} was gone: now using this machine's store.")
+    _say(f"Updated from {updated.previous} to {updated.current}.")
     if updated.changed:
-        console.print("Changed files (review with `git diff`):")
+        _say("Changed files (review with `git diff`):")
         for name in updated.changed:
-            console.print(f"  {name}")
+            _say(f"  {name}")
     else:
-        console.print("Nothing changed.")
+        _say("Nothing changed.")
     if updated.conflicts:
-        console.print("[bold red]Conflicts[/] (resolve the markers or .rej files, then commit):")
+        _say("[bold red]Conflicts[/] (resolve the markers or .rej files, then commit):")
         for name in updated.conflicts:
-            console.print(f"  {name}")
+            _say(f"  {name}")
 
 
 def show_options(as_json: bool) -> None:
@@ -79,3 +77,8 @@ def _file_tree(root: Path, files: list[Path]) -> Tree:
                 branches[parent] = branches[parent.parent].add(f"{parent.name}/")
         branches[file.parent].add(file.name)
     return tree
+
+
+def _say(line: str) -> None:
+    """One line that scripts can grep: never wrapped at the terminal's width."""
+    console.print(line, soft_wrap=True, highlight=False)

@@ -119,6 +119,8 @@ def bundle_tags(bundle: Path) -> dict[str, str]:
 
 def has_revision(source: Path, revision: str) -> bool:
     """Whether a recorded template source (a bundle or a repository) still holds ``revision``."""
+    if not source.exists():
+        return False
     if source.is_file():
         try:
             return revision in bundle_tags(source)
