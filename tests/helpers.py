@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,18 +23,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def project_env(project: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment a generated project runs in without being installed: its src/ on the path."""
-    env = {**os.environ, "PYTHONPATH": str(project / "src"), **(extra or {})}
-    env.pop("SECRET_KEY", None)
+def project_env(project: Path | None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a generated project runs in; without installing it, its src/ goes on the path."""
+    env = {**os.environ, **(extra or {})}
+    for inherited in ("SECRET_KEY", "DATABASE_URL", "ENVIRONMENT", "ISSUER", "PYTHONPATH", "VIRTUAL_ENV"):
+        if inherited not in (extra or {}):
+            env.pop(inherited, None)
+    if project is not None:
+        env["PYTHONPATH"] = str(project / "src")
     return env
 
 
 def run_module(
-    project: Path, package: str, *args: str, python: str = sys.executable, env: Mapping[str, str] | None = None
+    project: Path, package: str, *args: str, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [python, "-m", package, *args],
+        [sys.executable, "-m", package, *args],
         cwd=project,
         env=project_env(project, env),
         capture_output=True,
@@ -44,16 +48,21 @@ def run_module(
     )
 
 
+def uvicorn_command(package: str) -> Callable[[int], list[str]]:
+    return lambda port: [sys.executable, "-m", "uvicorn", f"{package}.main:app", "--port", str(port)]
+
+
 @contextmanager
 def running_service(
-    project: Path, package: str, python: str = sys.executable, env: Mapping[str, str] | None = None
+    project: Path, package: str, env: Mapping[str, str] | None = None, command: Callable[[int], list[str]] | None = None
 ) -> Iterator[str]:
-    """Start `uvicorn PACKAGE.main:app` in the project folder; yield its base URL; stop it cleanly."""
+    """Start the service in the project folder (`uvicorn PACKAGE.main:app` from src/ unless a command
+    for an installed project is given); yield its base URL; stop it cleanly."""
     port = free_port()
     process = subprocess.Popen(
-        [python, "-m", "uvicorn", f"{package}.main:app", "--host", "127.0.0.1", "--port", str(port)],
+        (command or uvicorn_command(package))(port),
         cwd=project,
-        env=project_env(project, env),
+        env=project_env(None if command else project, env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -1,0 +1,78 @@
+"""A generated project stands on its own: its own tests pass, and its README's two commands
+work in a fresh virtual environment that knows nothing but the project's pyproject.toml."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .helpers import PASSWORD, password_token, project_env, running_service
+
+
+@pytest.mark.parametrize("answers", [{}, {"jwt_algorithm": "EdDSA"}], ids=["defaults", "EdDSA"])
+def test_own_test_suite_passes(make_project: Callable[..., Path], tmp_path: Path, answers: dict[str, str]) -> None:
+    project = Path(shutil.copytree(make_project(**answers), tmp_path / "project"))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=project_env(project),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"\d+ passed", result.stdout)
+    assert not list(project.glob("var/*")), "tests must not touch the project's own database"
+
+
+@pytest.mark.slow
+def test_readme_commands_install_run_and_test_in_a_fresh_venv(
+    make_project: Callable[..., Path], tmp_path: Path
+) -> None:
+    project = Path(shutil.copytree(make_project(), tmp_path / "project"))
+    install_and_run, test = _readme_commands(project / "README.md")
+    *install, run = install_and_run.split(" && ")
+
+    installed = subprocess.run(
+        " && ".join(install), shell=True, cwd=project, env=project_env(None), capture_output=True, text=True, check=False
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    created = subprocess.run(
+        [".venv/bin/python", "-m", "my_service", "create-user", "alice", "--password", PASSWORD],
+        cwd=project,
+        env=project_env(None),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+
+    with running_service(project, "my_service", command=lambda port: [*shlex.split(run), "--port", str(port)]) as url:
+        token = password_token(url, "alice").json()["access_token"]
+        protected = httpx.get(f"{url}/protected", headers={"Authorization": f"Bearer {token}"})
+        assert protected.json() == {"message": "Hello, alice! This is a protected route."}
+
+    tested = subprocess.run(
+        test, shell=True, cwd=project, env=project_env(None), capture_output=True, text=True, check=False
+    )
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert re.search(r"\d+ passed", tested.stdout)
+
+
+def _readme_commands(readme: Path) -> tuple[str, str]:
+    """The two commands under the README's "Two commands" heading."""
+    section = readme.read_text(encoding="utf-8").split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)\n```", section, re.S)
+    assert len(blocks) == 2, section
+    return blocks[0].strip(), blocks[1].strip()
