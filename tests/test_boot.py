@@ -6,16 +6,23 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
 import pytest
+import yaml
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from dotenv import dotenv_values
+from joserfc import jwt as joserfc_jwt
+from joserfc.jwk import KeySet, OctKey
+from joserfc.jwt import JWTClaimsRegistry
 
+from .conftest import REPO
 from .helpers import PASSWORD, password_token, run_module, running_service
 
 PACKAGE = "my_service"
+ALGORITHMS = yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))["jwt_algorithm"]["choices"]
 
 
 @pytest.fixture
@@ -28,10 +35,10 @@ def project_copy(make_project: Callable[..., Path], tmp_path: Path) -> Callable[
     return copy
 
 
-@pytest.mark.parametrize("algorithm", ["HS256", "RS256", "PS384", "ES256", "EdDSA"])
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_service_boots_and_serves_the_token_flow(project_copy: Callable[..., Path], algorithm: str) -> None:
     project = project_copy(jwt_algorithm=algorithm)
-    created = run_module(project, PACKAGE, "create-user", "alice", "--password", PASSWORD)
+    created = run_module(project, PACKAGE, "create-user", "alice", "--password", PASSWORD, "--scope", "profile")
     assert created.returncode == 0, created.stderr
 
     with running_service(project, PACKAGE) as base_url:
@@ -46,7 +53,7 @@ def test_service_boots_and_serves_the_token_flow(project_copy: Callable[..., Pat
 
         missing = httpx.get(f"{base_url}/protected")
         assert missing.status_code == 401
-        assert missing.headers["www-authenticate"].startswith("Bearer realm=")
+        assert missing.headers["www-authenticate"] == 'Bearer realm="my_service"'
 
         garbage = httpx.get(f"{base_url}/protected", headers={"Authorization": "Bearer garbage"})
         assert garbage.status_code == 401
@@ -57,9 +64,43 @@ def test_service_boots_and_serves_the_token_flow(project_copy: Callable[..., Pat
         assert refused.status_code == 401
         assert 'error="invalid_token"' in refused.headers["www-authenticate"]
 
+        no_scope = httpx.get(f"{base_url}/reports", headers={"Authorization": f"Bearer {token}"})
+        assert no_scope.status_code == 403
+        assert 'error="insufficient_scope", scope="reports:read"' in no_scope.headers["www-authenticate"]
+
         wrong = password_token(base_url, "alice", "not the password")
         assert wrong.status_code == 400
-        assert wrong.json()["error"] == "invalid_grant"
+        assert wrong.json() == {"error": "invalid_grant", "error_description": "Incorrect username or password"}
+
+        claims = _verify_independently(base_url, token, algorithm, project)
+    assert claims["iss"] == base_url
+    assert claims["sub"] == "alice"
+    assert claims["scope"] == "profile"
+
+
+def _verify_independently(base_url: str, token: str, algorithm: str, project: Path) -> dict[str, Any]:
+    """Verify with a second JOSE library (joserfc) and only what the service publishes:
+    its RFC 8414 metadata, then the JWKS it names. A shared secret is never published, so
+    HS* tokens are checked with the secret the development service wrote to its .env."""
+    metadata = httpx.get(f"{base_url}/.well-known/oauth-authorization-server").json()
+    assert metadata["issuer"] == base_url
+    if algorithm.startswith("HS"):
+        assert "jwks_uri" not in metadata
+        assert httpx.get(f"{base_url}/.well-known/jwks.json").status_code == 404
+        key: Any = OctKey.import_key(str(dotenv_values(project / ".env")["SECRET_KEY"]))
+    else:
+        jwks = httpx.get(metadata["jwks_uri"]).json()
+        assert all(not {"d", "p", "q", "dp", "dq", "qi"} & set(jwk) for jwk in jwks["keys"])
+        key = KeySet.import_key_set(jwks)
+    decoded = joserfc_jwt.decode(token, key, algorithms=[algorithm])
+    assert decoded.header["typ"] == "at+jwt"
+    JWTClaimsRegistry(
+        iss={"essential": True, "value": metadata["issuer"]},
+        aud={"essential": True, "value": metadata["issuer"]},
+        exp={"essential": True},
+        jti={"essential": True},
+    ).validate(decoded.claims)
+    return dict(decoded.claims)
 
 
 def test_development_secret_is_created_once_and_kept(project_copy: Callable[..., Path]) -> None:

@@ -94,7 +94,7 @@ def test_typed_flags_data_and_data_file_are_applied(tmp_path: Path) -> None:
     ],
 )
 def test_bad_answer_exits_2_with_one_line_and_writes_nothing(tmp_path: Path, args: list[str], message: str) -> None:
-    code, out, err = oauthgen("new", str(tmp_path / "demo"), "--defaults", *args)
+    code, _, err = oauthgen("new", str(tmp_path / "demo"), "--defaults", *args)
 
     assert code == 2
     assert len(err.strip().splitlines()) == 1

@@ -45,7 +45,13 @@ def test_readme_commands_install_run_and_test_in_a_fresh_venv(
     *install, run = install_and_run.split(" && ")
 
     installed = subprocess.run(
-        " && ".join(install), shell=True, cwd=project, env=project_env(None), capture_output=True, text=True, check=False
+        " && ".join(install),
+        shell=True,
+        cwd=project,
+        env=project_env(None),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert installed.returncode == 0, installed.stdout + installed.stderr
     created = subprocess.run(

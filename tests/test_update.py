@@ -201,7 +201,9 @@ def _install(version: str, wheel: Path, where: Path) -> Release:
 
 
 def _run(command: list[str], releases: Releases, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, cwd=cwd, env=releases.env(), capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        command, cwd=cwd, env=releases.env(), capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def _answers(project: Path) -> dict[str, object]:

@@ -3,16 +3,18 @@
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi import Depends, Request, Security
+from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .config import Settings
-from .errors import bearer_challenge
-from .keys import SigningKey
+from .errors import bearer_challenge, insufficient_scope
+from .keys import KeySet
+from .scopes import SCOPES
 from .tokens import AccessToken, InvalidTokenError, verify_access_token
 
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token", auto_error=False)
+# auto_error=False: the RFC 6750 challenge below names the realm, which FastAPI's does not.
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token", scopes=SCOPES, auto_error=False)
 
 
 async def get_settings(request: Request) -> Settings:
@@ -20,9 +22,9 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_signing_key(request: Request) -> SigningKey:
-    key: SigningKey = request.app.state.signing_key
-    return key
+async def get_keys(request: Request) -> KeySet:
+    keys: KeySet = request.app.state.keys
+    return keys
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -31,7 +33,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SigningKeyDep = Annotated[SigningKey, Depends(get_signing_key)]
+KeysDep = Annotated[KeySet, Depends(get_keys)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
@@ -53,18 +55,23 @@ AudienceDep = Annotated[str, Depends(get_audience)]
 
 
 async def current_token(
+    security_scopes: SecurityScopes,
     settings: SettingsDep,
-    key: SigningKeyDep,
+    keys: KeysDep,
     issuer: IssuerDep,
     audience: AudienceDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> AccessToken:
+    """The verified access token; the token alone proves who calls, so no database round trip."""
     if not token:
         raise bearer_challenge(settings.realm)
     try:
-        return verify_access_token(token, key, issuer=issuer, audience=audience, leeway=settings.leeway_seconds)
+        access = verify_access_token(token, keys, issuer=issuer, audience=audience, leeway=settings.leeway_seconds)
     except InvalidTokenError:
         raise bearer_challenge(settings.realm, "invalid_token", "The access token is invalid or has expired") from None
+    if not set(security_scopes.scopes) <= access.scopes:
+        raise insufficient_scope(settings.realm, security_scopes.scope_str)
+    return access
 
 
-CurrentToken = Annotated[AccessToken, Depends(current_token)]
+CurrentToken = Annotated[AccessToken, Security(current_token)]

@@ -32,6 +32,15 @@ def bearer_challenge(realm: str, error: str | None = None, description: str | No
     )
 
 
+def insufficient_scope(realm: str, scope: str) -> HTTPException:
+    """A 403 naming the scopes the resource needs (RFC 6750 §3.1)."""
+    return HTTPException(
+        status_code=status.HTTP_403_FORBIDDEN,
+        detail=f"This resource needs the scope: {scope}",
+        headers={"WWW-Authenticate": f'Bearer realm="{realm}", error="insufficient_scope", scope="{scope}"'},
+    )
+
+
 async def _token_endpoint_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TokenEndpointError)
     headers = dict(NO_STORE)

@@ -1,4 +1,4 @@
-"""Access tokens: RFC 9068 JWTs, issued and verified with the service's own key only."""
+"""Access tokens: RFC 9068 JWTs, issued and verified with the service's own keys only."""
 
 import secrets
 import time
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from .keys import SigningKey
+from .keys import KeySet
 
 # RFC 9068 §2.1; the long form is accepted too (§4).
 TOKEN_TYPE = "at+jwt"
@@ -28,7 +28,7 @@ class AccessToken:
 
 
 def issue_access_token(
-    key: SigningKey,
+    keys: KeySet,
     *,
     issuer: str,
     audience: str,
@@ -49,24 +49,26 @@ def issue_access_token(
     }
     if scopes:
         claims["scope"] = " ".join(sorted(scopes))
-    return jwt.encode(claims, key.signing_key, algorithm=key.algorithm, headers={"typ": TOKEN_TYPE, "kid": key.kid})
+    headers = {"typ": TOKEN_TYPE, "kid": keys.kid}
+    return jwt.encode(claims, keys.signing_key, algorithm=keys.algorithm, headers=headers)
 
 
-def verify_access_token(token: str, key: SigningKey, *, issuer: str, audience: str, leeway: int) -> AccessToken:
-    """Check the header, the signature with the pinned algorithm, and every required claim."""
+def verify_access_token(token: str, keys: KeySet, *, issuer: str, audience: str, leeway: int) -> AccessToken:
+    """Check the header, the signature with the pinned algorithm, and every required claim (RFC 9068 §4)."""
     try:
         header = jwt.get_unverified_header(token)
-        # Keys carried in the token (jwk, jku, x5u, x5c) are never used: only our own key is.
+        # Keys carried in the token (jwk, jku, x5u, x5c) are never used: `kid` only picks one of ours.
+        key = keys.verification_keys.get(str(header.get("kid")))
+        if key is None:
+            raise InvalidTokenError("unknown signing key")
         if str(header.get("typ", "")).lower() not in ACCEPTED_TOKEN_TYPES:
             raise InvalidTokenError("not an access token")
-        if header.get("kid") != key.kid:
-            raise InvalidTokenError("unknown signing key")
         if "crit" in header:
             raise InvalidTokenError("unsupported critical header")
         claims = jwt.decode(
             token,
-            key.verification_key,
-            algorithms=[key.algorithm],
+            key,
+            algorithms=[keys.algorithm],
             audience=audience,
             issuer=issuer,
             leeway=leeway,

@@ -1,15 +1,29 @@
 """User accounts: the only module that reads or writes the users table."""
 
-from sqlalchemy import select
+from pydantic import BaseModel, Field
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import User
-from .passwords import hash_password, verify_password
+from .passwords import MAX_PASSWORD_LENGTH, hash_password, verify_password
+
+MIN_PASSWORD_LENGTH = 8
 
 
 class UserExistsError(Exception):
     """A user with this name already exists."""
+
+
+class UnknownUserError(Exception):
+    """No user has this name."""
+
+
+class NewUser(BaseModel):
+    """What it takes to create a user; the CLI and the registration endpoint both check it."""
+
+    username: str = Field(pattern=r"^[A-Za-z0-9_.@+-]{1,150}$")
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 
 async def get_user(session: AsyncSession, username: str) -> User | None:
@@ -17,17 +31,26 @@ async def get_user(session: AsyncSession, username: str) -> User | None:
     return user
 
 
-async def create_user(
-    session: AsyncSession, username: str, password: str, scopes: frozenset[str] = frozenset()
-) -> User:
-    user = User(username=username, password_hash=await hash_password(password), scopes=" ".join(sorted(scopes)))
+async def create_user(session: AsyncSession, new_user: NewUser, scopes: frozenset[str] = frozenset()) -> User:
+    user = User(
+        username=new_user.username,
+        password_hash=await hash_password(new_user.password),
+        scopes=" ".join(sorted(scopes)),
+    )
     session.add(user)
     try:
         await session.commit()
     except IntegrityError:
         await session.rollback()
-        raise UserExistsError(username) from None
+        raise UserExistsError(new_user.username) from None
     return user
+
+
+async def disable_user(session: AsyncSession, username: str) -> None:
+    result = await session.execute(update(User).where(User.username == username).values(disabled=True))
+    if getattr(result, "rowcount", 0) == 0:
+        raise UnknownUserError(username)
+    await session.commit()
 
 
 async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:

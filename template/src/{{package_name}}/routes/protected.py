@@ -1,13 +1,38 @@
-"""Resources that need an access token."""
+"""Resources that need an access token; scopes through `Security(..., scopes=[...])`."""
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from ..deps import CurrentToken
+from fastapi import APIRouter, HTTPException, Security, status
+from pydantic import BaseModel
+
+from ..deps import CurrentToken, SessionDep, current_token
+from ..tokens import AccessToken
+from ..users import get_user
 
 router = APIRouter()
 
 
+class UserProfile(BaseModel):
+    username: str
+    scopes: list[str]
+
+
 @router.get("/protected")
 async def protected(token: CurrentToken) -> dict[str, str]:
-    """The token alone proves who is calling: no database round trip."""
     return {"message": f"Hello, {token.subject}! This is a protected route."}
+
+
+@router.get("/users/me", response_model=UserProfile)
+async def read_own_profile(token: CurrentToken, session: SessionDep) -> UserProfile:
+    user = await get_user(session, token.subject)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "This user no longer exists")
+    return UserProfile(username=user.username, scopes=sorted(user.allowed_scopes))
+
+
+@router.get("/reports")
+async def read_reports(
+    token: Annotated[AccessToken, Security(current_token, scopes=["reports:read"])],
+) -> dict[str, object]:
+    """An example of a scope-guarded resource: tokens without `reports:read` get a 403."""
+    return {"owner": token.subject, "reports": []}
