@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -78,6 +79,10 @@ def test_variant_renders_clean(make_project: Callable[..., Path], variant: dict[
     assert sum(driver in pyproject for driver in DRIVERS.values()) == 1
     config = (package / "config.py").read_text(encoding="utf-8")
     assert f"access_token_expire_minutes: int = Field(default={variant['access_token_expire_minutes']}" in config
+
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    for setting in re.findall(r"^    ([a-z_]+): .+ = ", config, re.M):
+        assert f"`{setting.upper()}`" in readme, f"README.md does not document {setting.upper()}"
 
     _run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], project)
     _run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], project)

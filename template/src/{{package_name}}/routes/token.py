@@ -40,7 +40,7 @@ async def token(
     repeated = sorted(name for name in set(form.keys()) if len(form.getlist(name)) > 1)
     if repeated:
         raise TokenEndpointError("invalid_request", f"Repeated parameter: {', '.join(repeated)}")
-    if client_secret is not None or request.headers.get("authorization", "").lower().startswith("basic "):
+    if client_secret or request.headers.get("authorization", "").lower().startswith("basic "):
         # No client is registered with this service, so no client credentials can be right.
         raise TokenEndpointError("invalid_client", "Unknown client", status_code=401)
     if not grant_type:
