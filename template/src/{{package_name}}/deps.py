@@ -11,6 +11,7 @@ from .config import Settings
 from .errors import bearer_challenge, insufficient_scope
 from .keys import KeySet
 from .scopes import SCOPES
+from .token_store import TokenStore
 from .tokens import AccessToken, InvalidTokenError, verify_access_token
 
 # auto_error=False: the RFC 6750 challenge below names the realm, which FastAPI's does not.
@@ -32,7 +33,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_token_store(request: Request) -> TokenStore:
+    store: TokenStore = request.app.state.token_store
+    return store
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+TokenStoreDep = Annotated[TokenStore, Depends(get_token_store)]
 KeysDep = Annotated[KeySet, Depends(get_keys)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 

@@ -1,5 +1,7 @@
 """OAuth2 error answers: RFC 6749 §5.2 at the token endpoint, RFC 6750 §3 on protected resources."""
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -11,11 +13,18 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 class TokenEndpointError(Exception):
     """An RFC 6749 §5.2 error; `error` is one of the RFC's codes."""
 
-    def __init__(self, error: str, description: str, status_code: int = status.HTTP_400_BAD_REQUEST) -> None:
+    def __init__(
+        self,
+        error: str,
+        description: str,
+        status_code: int = status.HTTP_400_BAD_REQUEST,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(description)
         self.error = error
         self.description = description
         self.status_code = status_code
+        self.headers = headers or {}
 
 
 def bearer_challenge(realm: str, error: str | None = None, description: str | None = None) -> HTTPException:
@@ -43,7 +52,7 @@ def insufficient_scope(realm: str, scope: str) -> HTTPException:
 
 async def _token_endpoint_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TokenEndpointError)
-    headers = dict(NO_STORE)
+    headers = {**NO_STORE, **exc.headers}
     if exc.status_code == status.HTTP_401_UNAUTHORIZED:
         headers["WWW-Authenticate"] = 'Basic realm="token"'
     return JSONResponse(
@@ -57,6 +66,19 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     if request.scope.get("route") is not None and getattr(request.scope["route"], "name", "") == "token":
         return await _token_endpoint_error(request, TokenEndpointError("invalid_request", "The request is malformed"))
     return await request_validation_exception_handler(request, exc)
+
+
+def unavailable(dependency: str) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """A handler for the errors of a lost dependency: 503 and a JSON error, never a stack trace."""
+
+    async def handler(_request: Request, _exc: Exception) -> Response:
+        return JSONResponse(
+            {"error": "temporarily_unavailable", "error_description": f"The {dependency} is unreachable"},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={**NO_STORE, "Retry-After": "5"},
+        )
+
+    return handler
 
 
 def install_error_handlers(app: FastAPI) -> None:

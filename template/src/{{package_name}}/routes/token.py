@@ -6,7 +6,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from ..deps import AudienceDep, IssuerDep, KeysDep, SessionDep, SettingsDep
+from ..deps import AudienceDep, IssuerDep, KeysDep, SessionDep, SettingsDep, TokenStoreDep
 from ..errors import NO_STORE, TokenEndpointError
 from ..grants import password
 from ..tokens import issue_access_token
@@ -25,6 +25,7 @@ class TokenResponse(BaseModel):
 async def token(
     request: Request,
     session: SessionDep,
+    store: TokenStoreDep,
     settings: SettingsDep,
     keys: KeysDep,
     issuer: IssuerDep,
@@ -47,7 +48,9 @@ async def token(
         raise TokenEndpointError("invalid_request", "grant_type is required")
     if grant_type != password.GRANT_TYPE:
         raise TokenEndpointError("unsupported_grant_type", f"Unsupported grant_type: {grant_type}")
-    subject, scopes = await password.grant_password(session, username=username, password=password_, scope=scope)
+    subject, scopes = await password.grant_password(
+        session, store, settings, username=username, password=password_, scope=scope
+    )
     lifetime = settings.access_token_expire_minutes * 60
     access_token = issue_access_token(
         keys,

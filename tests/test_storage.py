@@ -1,0 +1,164 @@
+"""Every storage and token-store choice against real servers: the generated project's own tests,
+a booted service's token flow over HTTP, and an outage it must survive without a restart."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from redis import Redis
+from sqlalchemy.engine import make_url
+
+from .helpers import PASSWORD, password_token, project_env, run_module, running_service
+from .servers import REDIS_URL, SERVER_URLS, TcpProxy, delete_redis_keys, require, temporary_database
+
+PACKAGE = "my_service"
+VARIANTS = [
+    {"storage": "postgresql", "token_store": "database", "jwt_algorithm": "ES256"},
+    {"storage": "mysql", "token_store": "database", "jwt_algorithm": "HS256"},
+    {"storage": "postgresql", "token_store": "redis", "jwt_algorithm": "RS256"},
+    {"storage": "mysql", "token_store": "redis", "jwt_algorithm": "EdDSA"},
+    {"storage": "sqlite", "token_store": "redis", "jwt_algorithm": "HS384"},
+]
+
+
+def _id(variant: dict[str, str]) -> str:
+    return "-".join(variant.values())
+
+
+@pytest.fixture
+def project_copy(make_project: Callable[..., Path], tmp_path: Path) -> Callable[..., Path]:
+    def copy(**answers: str) -> Path:
+        return Path(shutil.copytree(make_project(**answers), tmp_path / "service"))
+
+    return copy
+
+
+@contextmanager
+def service_environment(storage: str, token_store: str, **proxies: TcpProxy) -> Iterator[dict[str, str]]:
+    """DATABASE_URL, REDIS_URL and a key prefix of the test's own; through a proxy when given one."""
+    env: dict[str, str] = {"DATABASE_TIMEOUT_SECONDS": "2", "REDIS_TIMEOUT_SECONDS": "1"}
+    with ExitStack() as stack:
+        if storage != "sqlite":
+            url = make_url(stack.enter_context(temporary_database(storage)))
+            if "database" in proxies:
+                url = url.set(host="127.0.0.1", port=proxies["database"].port)
+            env["DATABASE_URL"] = url.render_as_string(hide_password=False)
+        if token_store == "redis":
+            require(REDIS_URL)
+            url = make_url(REDIS_URL)
+            if "redis" in proxies:
+                url = url.set(host="127.0.0.1", port=proxies["redis"].port)
+            prefix = f"oauthgen-test:{time.monotonic_ns()}:"
+            stack.callback(delete_redis_keys, prefix)
+            env |= {"REDIS_URL": url.render_as_string(hide_password=False), "REDIS_KEY_PREFIX": prefix}
+        yield env
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=_id)
+def test_own_test_suite_passes_against_the_real_server(
+    project_copy: Callable[..., Path], variant: dict[str, str]
+) -> None:
+    project = project_copy(**variant)
+    env = {"TEST_REDIS_URL": REDIS_URL}
+    if variant["storage"] != "sqlite":
+        require(SERVER_URLS[variant["storage"]])
+        env["TEST_DATABASE_URL"] = SERVER_URLS[variant["storage"]]
+    if variant["token_store"] == "redis":
+        require(REDIS_URL)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=project_env(project, env),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout
+    assert " skipped" not in result.stdout
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=_id)
+def test_service_runs_the_token_flow_on_the_real_server(
+    project_copy: Callable[..., Path], variant: dict[str, str]
+) -> None:
+    project = project_copy(**variant)
+    with service_environment(variant["storage"], variant["token_store"]) as env:
+        created = run_module(project, PACKAGE, "create-user", "alice", "--password", PASSWORD, env=env)
+        assert created.returncode == 0, created.stderr
+
+        with running_service(project, PACKAGE, env=env) as base_url:
+            health = httpx.get(f"{base_url}/health")
+            assert health.status_code == 200, health.text
+            token = password_token(base_url, "alice").json()["access_token"]
+            protected = httpx.get(f"{base_url}/protected", headers={"Authorization": f"Bearer {token}"})
+            assert protected.json() == {"message": "Hello, alice! This is a protected route."}
+            assert httpx.get(f"{base_url}/users/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+            assert password_token(base_url, "alice", "wrong password").status_code == 400
+
+            if variant["token_store"] == "redis":
+                failures = Redis.from_url(REDIS_URL).get(f"{env['REDIS_KEY_PREFIX']}failed-logins:alice")
+                assert failures == b"1", "failed logins are counted in Redis"
+
+
+@pytest.mark.parametrize(
+    ("variant", "cut"),
+    [
+        ({"storage": "postgresql", "token_store": "database"}, "database"),
+        ({"storage": "mysql", "token_store": "database"}, "database"),
+        ({"storage": "sqlite", "token_store": "redis"}, "redis"),
+    ],
+    ids=["postgresql", "mysql", "redis"],
+)
+def test_outage_gives_503_json_and_the_service_recovers(
+    project_copy: Callable[..., Path], variant: dict[str, str], cut: str
+) -> None:
+    project = project_copy(**variant)
+    target_url = make_url(SERVER_URLS[variant["storage"]] if cut == "database" else REDIS_URL)
+    require(target_url.render_as_string(hide_password=False))
+    with (
+        TcpProxy((target_url.host or "127.0.0.1", target_url.port or 0)) as proxy,
+        service_environment(variant["storage"], variant["token_store"], **{cut: proxy}) as env,
+    ):
+        assert run_module(project, PACKAGE, "create-user", "alice", "--password", PASSWORD, env=env).returncode == 0
+        with running_service(project, PACKAGE, env=env) as base_url:
+            token = password_token(base_url, "alice").json()["access_token"]
+
+            proxy.cut()
+            started = time.monotonic()
+            refused = password_token(base_url, "alice")
+            health = httpx.get(f"{base_url}/health", timeout=10)
+            protected = httpx.get(f"{base_url}/protected", headers={"Authorization": f"Bearer {token}"})
+            waited = time.monotonic() - started
+
+            assert refused.status_code == 503, refused.text
+            assert refused.json()["error"] == "temporarily_unavailable"
+            assert "Traceback" not in refused.text
+            assert health.status_code == 503
+            assert health.json()[cut] == "unreachable"
+            assert protected.status_code == 200, "a valid token needs no database"
+            assert waited < 15, f"requests hung for {waited:.1f} s during the outage"
+
+            proxy.restore()
+            assert _eventually(lambda: password_token(base_url, "alice").status_code == 200)
+            assert httpx.get(f"{base_url}/health").status_code == 200
+
+
+def _eventually(check: Callable[[], bool], seconds: float = 15) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.3)
+    return False
