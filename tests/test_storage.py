@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -162,3 +163,31 @@ def _eventually(check: Callable[[], bool], seconds: float = 15) -> bool:
             return True
         time.sleep(0.3)
     return False
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {"storage": "sqlite", "token_store": "database"},
+        {"storage": "postgresql", "token_store": "database"},
+        {"storage": "mysql", "token_store": "database"},
+        {"storage": "sqlite", "token_store": "redis"},
+    ],
+    ids=["sqlite", "postgresql", "mysql", "redis"],
+)
+def test_concurrent_failed_logins_are_all_counted(project_copy: Callable[..., Path], variant: dict[str, str]) -> None:
+    """Concurrent writes of one counter: no error, and no count lost (the next login is refused)."""
+    attempts = 12
+    project = project_copy(**variant)
+    with service_environment(variant["storage"], variant["token_store"]) as env:
+        env["MAX_FAILED_LOGINS"] = str(attempts)
+        assert run_module(project, PACKAGE, "create-user", "alice", "--password", PASSWORD, env=env).returncode == 0
+        with running_service(project, PACKAGE, env=env) as base_url:
+            with ThreadPoolExecutor(attempts) as pool:
+                statuses = list(
+                    pool.map(lambda _: password_token(base_url, "alice", "wrong").status_code, range(attempts))
+                )
+            after = password_token(base_url, "alice")
+
+    assert statuses == [400] * attempts
+    assert after.status_code == 429, after.text
