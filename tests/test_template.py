@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -105,6 +106,27 @@ def test_variant_is_mypy_strict_clean(
     project = make_project(**variant)
     cache = tmp_path_factory.getbasetemp() / "mypy-cache"
     _run([sys.executable, "-m", "mypy", "--cache-dir", str(cache)], project)
+
+
+@pytest.mark.parametrize("variant", VARIANTS[:6] + VARIANTS[-6:], ids=_id)
+def test_test_environment_has_every_dependency_of_generated_projects(
+    make_project: Callable[..., Path], variant: dict[str, object]
+) -> None:
+    """The generated projects' own tests and boots run in this environment: nothing may be missing."""
+    ours = {_name(requirement) for requirement in _requirements(REPO / "pyproject.toml", "test")}
+    project = make_project(**variant) / "pyproject.toml"
+    needed = {_name(requirement) for requirement in _requirements(project, "dev") + _requirements(project)}
+
+    assert needed <= ours, f"add to the test extra of pyproject.toml: {sorted(needed - ours)}"
+
+
+def _requirements(pyproject: Path, extra: str | None = None) -> list[str]:
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    return list(project["optional-dependencies"][extra] if extra else project["dependencies"])
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=\[; ]", requirement, maxsplit=1)[0].lower()
 
 
 def test_answers_file_records_no_secret_and_no_computed_value(make_project: Callable[..., Path]) -> None:
