@@ -21,7 +21,7 @@ def test_issued_token_has_the_rfc_9068_header_and_claims(client: TestClient, acc
     assert header["typ"] == "at+jwt"
     assert header["alg"] == client.app.state.keys.algorithm  # type: ignore[attr-defined]
     assert header["kid"] == client.app.state.keys.kid  # type: ignore[attr-defined]
-    assert set(claims) == {"iss", "aud", "sub", "exp", "iat", "jti", "client_id", "scope"}
+    assert set(claims) == {"iss", "aud", "sub", "exp", "iat", "jti", "client_id", "scope", "grant_id"}
     assert claims["iss"] == ISSUER
     assert claims["aud"] == ISSUER
     assert claims["sub"] == USERNAME

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .config import Settings
 from .errors import bearer_challenge, insufficient_scope
 from .keys import KeySet
+from .revocation import is_revoked
 from .scopes import SCOPES
 from .token_store import TokenStore
 from .tokens import AccessToken, InvalidTokenError, verify_access_token
@@ -65,17 +66,21 @@ async def current_token(
     security_scopes: SecurityScopes,
     settings: SettingsDep,
     keys: KeysDep,
+    store: TokenStoreDep,
     issuer: IssuerDep,
     audience: AudienceDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> AccessToken:
-    """The verified access token; the token alone proves who calls, so no database round trip."""
+    """The verified, unrevoked access token. It proves who calls: no user lookup, only the
+    indexed revocation check."""
     if not token:
         raise bearer_challenge(settings.realm)
     try:
         access = verify_access_token(token, keys, issuer=issuer, audience=audience, leeway=settings.leeway_seconds)
     except InvalidTokenError:
         raise bearer_challenge(settings.realm, "invalid_token", "The access token is invalid or has expired") from None
+    if await is_revoked(store, access):
+        raise bearer_challenge(settings.realm, "invalid_token", "The access token is invalid or has expired")
     if not set(security_scopes.scopes) <= access.scopes:
         raise insufficient_scope(settings.realm, security_scopes.scope_str)
     return access

@@ -3,6 +3,7 @@
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -23,8 +24,12 @@ class AccessToken:
     subject: str
     client_id: str
     scopes: frozenset[str]
+    issued_at: int
     expires_at: int
     token_id: str
+    # The login or authorization code the token descends from: revoking it revokes the token.
+    grant_id: str | None
+    claims: dict[str, Any]
 
 
 def issue_access_token(
@@ -36,6 +41,7 @@ def issue_access_token(
     client_id: str,
     scopes: frozenset[str],
     lifetime_seconds: int,
+    grant_id: str | None = None,
 ) -> str:
     now = int(time.time())
     claims: dict[str, object] = {
@@ -49,6 +55,8 @@ def issue_access_token(
     }
     if scopes:
         claims["scope"] = " ".join(sorted(scopes))
+    if grant_id is not None:
+        claims["grant_id"] = grant_id
     headers = {"typ": TOKEN_TYPE, "kid": keys.kid}
     return jwt.encode(claims, keys.signing_key, algorithm=keys.algorithm, headers=headers)
 
@@ -76,10 +84,14 @@ def verify_access_token(token: str, keys: KeySet, *, issuer: str, audience: str,
         )
     except jwt.PyJWTError as exc:
         raise InvalidTokenError(str(exc)) from None
+    grant_id = claims.get("grant_id")
     return AccessToken(
         subject=str(claims["sub"]),
         client_id=str(claims["client_id"]),
         scopes=frozenset(str(claims.get("scope", "")).split()),
+        issued_at=int(claims["iat"]),
         expires_at=int(claims["exp"]),
         token_id=str(claims["jti"]),
+        grant_id=None if grant_id is None else str(grant_id),
+        claims=claims,
     )

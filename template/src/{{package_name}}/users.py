@@ -1,5 +1,7 @@
 """User accounts: the only module that reads or writes the users table."""
 
+import time
+
 from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -44,6 +46,16 @@ async def create_user(session: AsyncSession, new_user: NewUser, scopes: frozense
         await session.rollback()
         raise UserExistsError(new_user.username) from None
     return user
+
+
+async def set_password(session: AsyncSession, username: str, password: str) -> None:
+    """Change the password; refresh tokens granted before now stop working."""
+    NewUser(username=username, password=password)  # the same rules as for a new user
+    values = {"password_hash": await hash_password(password), "credentials_changed_at": int(time.time())}
+    result = await session.execute(update(User).where(User.username == username).values(**values))
+    if getattr(result, "rowcount", 0) == 0:
+        raise UnknownUserError(username)
+    await session.commit()
 
 
 async def disable_user(session: AsyncSession, username: str) -> None:

@@ -1,0 +1,76 @@
+"""Authorization codes (RFC 6749 §4.1.2): single use, at most 60 seconds, bound to the client, the
+redirect URI and the PKCE challenge. Only their hashes are stored."""
+
+import hashlib
+import secrets
+from typing import Any
+
+from .errors import TokenEndpointError
+from .models import Client
+from .pkce import verifier_matches
+from .revocation import revoke_grant
+from .token_store import TokenStore
+
+LIFETIME_SECONDS = 60
+
+
+def _key(code: str) -> str:
+    return "code:" + hashlib.sha256(code.encode()).hexdigest()
+
+
+async def create_code(
+    store: TokenStore,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    redirect_uri_given: bool,
+    subject: str,
+    scopes: frozenset[str],
+    code_challenge: str | None,
+    auth_time: int,
+) -> str:
+    code = secrets.token_urlsafe(32)
+    record = {
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "redirect_uri_given": redirect_uri_given,
+        "subject": subject,
+        "scopes": sorted(scopes),
+        "code_challenge": code_challenge,
+        "auth_time": auth_time,
+        # Every token issued from this code carries this id, so a replay can revoke them all.
+        "grant_id": secrets.token_urlsafe(16),
+    }
+    await store.put(_key(code), record, LIFETIME_SECONDS)
+    return code
+
+
+async def redeem_code(
+    store: TokenStore,
+    code: str,
+    *,
+    client: Client,
+    redirect_uri: str | None,
+    code_verifier: str | None,
+    revoke_for_seconds: int,
+) -> dict[str, Any]:
+    """The code's record, once; every check of RFC 6749 §4.1.3 and RFC 7636 §4.6."""
+    claimed = await store.claim(_key(code))
+    if claimed is None:
+        raise TokenEndpointError("invalid_grant", "The authorization code is invalid or has expired")
+    record, first_use = claimed
+    if not first_use:
+        # RFC 6749 §4.1.2: a code used twice revokes the tokens already issued from it.
+        await revoke_grant(store, record["grant_id"], revoke_for_seconds)
+        raise TokenEndpointError("invalid_grant", "The authorization code was already used")
+    if record["client_id"] != client.client_id:
+        raise TokenEndpointError("invalid_grant", "The authorization code was issued to another client")
+    if (record["redirect_uri_given"] or redirect_uri is not None) and redirect_uri != record["redirect_uri"]:
+        raise TokenEndpointError("invalid_grant", "redirect_uri does not match the authorization request")
+    challenge = record["code_challenge"]
+    if challenge is None:
+        if code_verifier is not None:
+            raise TokenEndpointError("invalid_grant", "code_verifier sent, but the authorization had no code_challenge")
+    elif code_verifier is None or not verifier_matches(code_verifier, challenge):
+        raise TokenEndpointError("invalid_grant", "The code_verifier does not match the code_challenge")
+    return record

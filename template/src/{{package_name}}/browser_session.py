@@ -1,0 +1,76 @@
+"""The browser session of the login and consent pages: a random id in an HttpOnly cookie, the
+session itself in the token store, so logging out really ends it. Forms carry a CSRF token that
+must match a cookie of its own (double submit); both cookies are SameSite=Lax."""
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+from fastapi import Request, Response
+
+from .config import Settings
+from .token_store import TokenStore
+
+SESSION_COOKIE = "session"
+CSRF_COOKIE = "csrf"
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserSession:
+    username: str
+    auth_time: int
+
+
+def _key(session_id: str) -> str:
+    return "session:" + hashlib.sha256(session_id.encode()).hexdigest()
+
+
+async def start_session(store: TokenStore, settings: Settings, response: Response, username: str) -> None:
+    """A new session id at every login, so an id planted before it is worth nothing."""
+    session_id = secrets.token_urlsafe(32)
+    ttl = settings.session_lifetime_minutes * 60
+    await store.put(_key(session_id), {"username": username, "auth_time": int(time.time())}, ttl)
+    _set_cookie(response, settings, SESSION_COOKIE, session_id, ttl)
+
+
+async def current_session(store: TokenStore, request: Request) -> BrowserSession | None:
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if not session_id:
+        return None
+    record = await store.get(_key(session_id))
+    return None if record is None else BrowserSession(record["username"], record["auth_time"])
+
+
+async def end_session(store: TokenStore, request: Request, response: Response) -> None:
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        await store.delete(_key(session_id))
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def csrf_token(request: Request) -> str:
+    """The browser's CSRF token, or a new one (set it with `set_csrf_cookie`)."""
+    return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+
+
+def set_csrf_cookie(response: Response, settings: Settings, token: str) -> None:
+    _set_cookie(response, settings, CSRF_COOKIE, token, settings.session_lifetime_minutes * 60)
+
+
+def csrf_is_valid(request: Request, submitted: str | None) -> bool:
+    expected = request.cookies.get(CSRF_COOKIE)
+    return bool(expected and submitted) and hmac.compare_digest(str(expected), str(submitted))
+
+
+def _set_cookie(response: Response, settings: Settings, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        secure=not settings.is_development,
+        samesite="lax",
+    )

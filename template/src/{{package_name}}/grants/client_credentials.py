@@ -1,0 +1,22 @@
+"""The client credentials grant (RFC 6749 §4.4): a confidential client acting for itself.
+
+The token's subject is the client; no refresh token is issued (§4.4.3).
+"""
+
+from ..client_auth import invalid_client
+from ..errors import TokenEndpointError
+from . import Context, Grant, TokenRequest, require_grant_type, settle_scopes
+
+GRANT_TYPE = "client_credentials"
+
+
+async def exchange(request: TokenRequest, _context: Context) -> Grant:
+    client = request.client
+    if client is None:
+        raise invalid_client()
+    if client.is_public:
+        raise TokenEndpointError("unauthorized_client", "A public client cannot use client credentials")
+    require_grant_type(client, GRANT_TYPE)
+    return Grant(
+        subject=client.client_id, client_id=client.client_id, scopes=settle_scopes(request.scope, client.allowed_scopes)
+    )

@@ -1,0 +1,274 @@
+"""The authorization endpoint (RFC 6749 §4.1.1): login page, consent page, redirect with a code.
+
+Server-rendered pages that work without JavaScript. An unknown client or an unregistered
+redirect URI gets an error page, never a redirect (§4.1.2.1); every other error goes back to the
+client's redirect URI with `error` and `state`.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .. import login_attempts, pkce
+from ..authorization_codes import create_code
+from ..browser_session import (
+    BrowserSession,
+    csrf_is_valid,
+    csrf_token,
+    current_session,
+    end_session,
+    set_csrf_cookie,
+    start_session,
+)
+from ..clients import get_client
+from ..config import Settings
+from ..consents import consent_covers, remember_consent
+from ..deps import SessionDep, SettingsDep, TokenStoreDep
+from ..models import Client, User
+from ..scopes import SCOPES
+from ..token_store import TokenStore
+from ..users import authenticate, get_user
+
+router = APIRouter(tags=["oauth2"], include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest:
+    """The parameters of RFC 6749 §4.1.1 and RFC 7636 §4.3, carried through the pages' forms."""
+
+    response_type: str | None = None
+    client_id: str | None = None
+    redirect_uri: str | None = None
+    scope: str | None = None
+    state: str | None = None
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "AuthorizationRequest":
+        return cls(**{field.name: _text(values.get(field.name)) for field in fields(cls)})
+
+    def params(self) -> dict[str, str]:
+        return {field.name: value for field in fields(self) if (value := getattr(self, field.name)) is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class ValidRequest:
+    client: Client
+    redirect_uri: str
+    scopes: frozenset[str]
+
+
+class ErrorPage(Exception):
+    """The client or its redirect URI cannot be trusted: say so to the user, redirect nowhere."""
+
+
+class ErrorRedirect(Exception):
+    def __init__(self, redirect_uri: str, error: str, description: str) -> None:
+        super().__init__(description)
+        self.redirect_uri = redirect_uri
+        self.error = error
+        self.description = description
+
+
+@router.get("/authorize", name="authorize")
+async def authorize(request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep) -> Response:
+    auth = AuthorizationRequest.from_mapping(request.query_params)
+    return await _respond(request, auth, session, store, settings, decision=None)
+
+
+@router.post("/authorize")
+async def decide(request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep) -> Response:
+    """The consent form: approve or deny, and maybe remember the decision."""
+    form = await request.form()
+    if not csrf_is_valid(request, _text(form.get("csrf_token"))):
+        return _expired_form(request)
+    auth = AuthorizationRequest.from_mapping(form)
+    decision = {"decision": _text(form.get("decision")), "remember": form.get("remember") == "yes"}
+    return await _respond(request, auth, session, store, settings, decision=decision)
+
+
+@router.post("/login", name="login")
+async def login(request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep) -> Response:
+    form = await request.form()
+    if not csrf_is_valid(request, _text(form.get("csrf_token"))):
+        return _expired_form(request)
+    auth = AuthorizationRequest.from_mapping(form)
+    try:
+        await _validate(auth, session)
+    except ErrorPage as exc:
+        return _error_page(request, str(exc))
+    except ErrorRedirect as exc:
+        return _redirect(exc.redirect_uri, auth.state, error=exc.error, error_description=exc.description)
+    username, password = _text(form.get("username")) or "", _text(form.get("password")) or ""
+    try:
+        await login_attempts.check_allowed(store, settings, username)
+    except login_attempts.TooManyFailedLogins:
+        message = "Too many failed logins for this user; try again later."
+        return _login_page(request, settings, auth, message, status.HTTP_429_TOO_MANY_REQUESTS)
+    user = await authenticate(session, username, password)
+    if user is None:
+        await login_attempts.record_failure(store, settings, username)
+        return _login_page(request, settings, auth, "Incorrect username or password.", status.HTTP_400_BAD_REQUEST)
+    await login_attempts.record_success(store, username)
+    response = RedirectResponse(
+        str(request.url_for("authorize").include_query_params(**auth.params())), status.HTTP_303_SEE_OTHER
+    )
+    await start_session(store, settings, response, user.username)
+    return response
+
+
+@router.post("/logout", name="logout")
+async def logout(request: Request, store: TokenStoreDep) -> Response:
+    form = await request.form()
+    if not csrf_is_valid(request, _text(form.get("csrf_token"))):
+        return _expired_form(request)
+    response = templates.TemplateResponse(request, "signed_out.html", headers=PAGE_HEADERS)
+    await end_session(store, request, response)
+    return response
+
+
+async def _respond(
+    request: Request,
+    auth: AuthorizationRequest,
+    session: AsyncSession,
+    store: TokenStore,
+    settings: Settings,
+    decision: dict[str, Any] | None,
+) -> Response:
+    try:
+        valid = await _validate(auth, session)
+    except ErrorPage as exc:
+        return _error_page(request, str(exc))
+    except ErrorRedirect as exc:
+        return _redirect(exc.redirect_uri, auth.state, error=exc.error, error_description=exc.description)
+    browser = await current_session(store, request)
+    user = None if browser is None else await get_user(session, browser.username)
+    if browser is None or user is None or user.disabled:
+        return _login_page(request, settings, auth)
+    scopes = valid.scopes & user.allowed_scopes
+    if decision is not None:
+        if decision["decision"] != "approve":
+            return _redirect(valid.redirect_uri, auth.state, error="access_denied", error_description="Denied")
+        if decision["remember"]:
+            await remember_consent(session, user.username, valid.client.client_id, scopes)
+    elif not await consent_covers(session, user.username, valid.client.client_id, scopes):
+        return _consent_page(request, settings, auth, valid.client, scopes, user)
+    return await _redirect_with_code(store, auth, valid, scopes, browser)
+
+
+async def _validate(auth: AuthorizationRequest, session: AsyncSession) -> ValidRequest:
+    client = None if not auth.client_id else await get_client(session, auth.client_id)
+    if client is None:
+        raise ErrorPage("This application is not registered here.")
+    registered = client.allowed_redirect_uris
+    if auth.redirect_uri is None and len(registered) == 1:
+        redirect_uri = registered[0]
+    elif auth.redirect_uri in registered:
+        redirect_uri = auth.redirect_uri
+    else:
+        raise ErrorPage("This application asked to send you to an address it has not registered.")
+
+    def fail(error: str, description: str) -> ErrorRedirect:
+        return ErrorRedirect(redirect_uri, error, description)
+
+    if "authorization_code" not in client.allowed_grant_types:
+        raise fail("unauthorized_client", "This client may not use the authorization code grant")
+    if auth.response_type != "code":
+        raise fail("unsupported_response_type", "Only response_type=code is supported")
+    if auth.code_challenge is None:
+        if client.is_public:
+            raise fail("invalid_request", "Public clients must use PKCE (code_challenge with S256)")
+        if auth.code_challenge_method is not None:
+            raise fail("invalid_request", "code_challenge_method without code_challenge")
+    elif auth.code_challenge_method != pkce.METHOD or not pkce.CHALLENGE.match(auth.code_challenge):
+        raise fail("invalid_request", "PKCE needs code_challenge_method=S256 and a 43-character code_challenge")
+    requested = client.allowed_scopes if auth.scope is None else frozenset(auth.scope.split())
+    if not requested <= client.allowed_scopes:
+        raise fail("invalid_scope", f"Scope not allowed: {' '.join(sorted(requested - client.allowed_scopes))}")
+    return ValidRequest(client, redirect_uri, requested)
+
+
+async def _redirect_with_code(
+    store: TokenStore, auth: AuthorizationRequest, valid: ValidRequest, scopes: frozenset[str], browser: BrowserSession
+) -> Response:
+    code = await create_code(
+        store,
+        client_id=valid.client.client_id,
+        redirect_uri=valid.redirect_uri,
+        redirect_uri_given=auth.redirect_uri is not None,
+        subject=browser.username,
+        scopes=scopes,
+        code_challenge=auth.code_challenge,
+        auth_time=browser.auth_time,
+    )
+    return _redirect(valid.redirect_uri, auth.state, code=code)
+
+
+def _redirect(redirect_uri: str, state: str | None, **params: str) -> Response:
+    if state is not None:
+        params["state"] = state
+    separator = "&" if "?" in redirect_uri else "?"
+    # 303: after a form's POST the browser follows with a GET, never re-posting the form.
+    return RedirectResponse(f"{redirect_uri}{separator}{urlencode(params)}", status.HTTP_303_SEE_OTHER)
+
+
+def _login_page(
+    request: Request, settings: Settings, auth: AuthorizationRequest, error: str | None = None, status_code: int = 200
+) -> Response:
+    return _page(request, settings, "login.html", {"auth": auth.params(), "error": error}, status_code)
+
+
+def _consent_page(
+    request: Request,
+    settings: Settings,
+    auth: AuthorizationRequest,
+    client: Client,
+    scopes: frozenset[str],
+    user: User,
+) -> Response:
+    described = [(scope, SCOPES.get(scope, scope)) for scope in sorted(scopes)]
+    context = {"auth": auth.params(), "client": client, "scopes": described, "username": user.username}
+    return _page(request, settings, "consent.html", context)
+
+
+def _page(
+    request: Request, settings: Settings, template: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    token = csrf_token(request)
+    response = templates.TemplateResponse(
+        request, template, {**context, "csrf_token": token}, status_code=status_code, headers=PAGE_HEADERS
+    )
+    set_csrf_cookie(response, settings, token)
+    return response
+
+
+def _error_page(request: Request, message: str) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, "error.html", {"message": message}, status_code=status.HTTP_400_BAD_REQUEST, headers=PAGE_HEADERS
+    )
+
+
+def _expired_form(request: Request) -> HTMLResponse:
+    response = _error_page(request, "This form has expired. Go back, reload the page and try again.")
+    response.status_code = status.HTTP_403_FORBIDDEN
+    return response
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
