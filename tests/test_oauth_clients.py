@@ -49,10 +49,10 @@ class Service:
     base_url: str
     metadata: dict[str, Any]
 
-    def register_client(self, name: str, *options: str) -> dict[str, str]:
+    def register_client(self, name: str, *options: str) -> dict[str, Any]:
         result = run_module(self.project, PACKAGE, "create-client", name, *options, "--json")
         assert result.returncode == 0, result.stderr
-        credentials: dict[str, str] = json.loads(result.stdout)
+        credentials: dict[str, Any] = json.loads(result.stdout)
         return credentials
 
 
@@ -175,14 +175,12 @@ def test_refresh_rotates_and_a_replay_revokes_the_grant(service: Service, dashbo
     assert protected(service, second["access_token"]).status_code == 200
 
     # The rotated token presented again looks stolen: it is refused and the whole grant ends.
-    assert oauth_error(lambda: dashboard.refresh_token(token_endpoint, refresh_token=first["refresh_token"])) == (
-        "invalid_grant"
-    )
+    replayed = oauth_error(lambda: dashboard.refresh_token(token_endpoint, refresh_token=first["refresh_token"]))
+    assert replayed == "invalid_grant"
     assert protected(service, second["access_token"]).status_code == 401
     assert introspect(service, dashboard, second["access_token"]) == {"active": False}
-    assert oauth_error(lambda: dashboard.refresh_token(token_endpoint, refresh_token=second["refresh_token"])) == (
-        "invalid_grant"
-    )
+    newest = oauth_error(lambda: dashboard.refresh_token(token_endpoint, refresh_token=second["refresh_token"]))
+    assert newest == "invalid_grant"
 
 
 def test_revoking_the_refresh_token_ends_its_grant(service: Service, dashboard: OAuth2Client) -> None:
@@ -328,10 +326,11 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-@dataclass
+@dataclass(frozen=True)
 class PhotoApp:
     """A public client (a native app with a loopback redirect URI) and its pending authorization."""
 
+    service: Service
     client: OAuth2Client
     redirect_uri: str
     received: list[str]
@@ -341,11 +340,12 @@ class PhotoApp:
 
 
 @pytest.fixture
-def photo_app(boot: Callable[..., Service]) -> Iterator[tuple[Service, PhotoApp]]:
+def photo_app(boot: Callable[..., Service]) -> Iterator[PhotoApp]:
     service = boot(jwt_algorithm="ES256")
     with callback_server() as (redirect_uri, received):
-        credentials = service.register_client("Photo App", "--public", "--redirect-uri", redirect_uri, "--scope", "profile")
-        assert "client_secret" not in credentials or credentials["client_secret"] is None
+        options = ("--public", "--redirect-uri", redirect_uri, "--scope", "profile")
+        credentials = service.register_client("Photo App", *options)
+        assert "client_secret" not in credentials
         with OAuth2Client(
             credentials["client_id"], redirect_uri=redirect_uri, scope="profile", code_challenge_method="S256"
         ) as client:
@@ -353,7 +353,7 @@ def photo_app(boot: Callable[..., Service]) -> Iterator[tuple[Service, PhotoApp]
             url, state = client.create_authorization_url(
                 service.metadata["authorization_endpoint"], code_verifier=verifier
             )
-            yield service, PhotoApp(client, redirect_uri, received, url, state, verifier)
+            yield PhotoApp(service, client, redirect_uri, received, url, state, verifier)
 
 
 def sign_in_to_consent(page: Page, app: PhotoApp) -> None:
@@ -373,10 +373,8 @@ def wait_for_callback(page: Page, app: PhotoApp) -> dict[str, list[str]]:
     return parse_qs(query)
 
 
-def test_browser_user_allows_and_the_public_client_gets_tokens(
-    photo_app: tuple[Service, PhotoApp], page: Page, tmp_path: Path
-) -> None:
-    service, app = photo_app
+def test_browser_user_allows_and_the_public_client_gets_tokens(photo_app: PhotoApp, page: Page, tmp_path: Path) -> None:
+    app = photo_app
     sign_in_to_consent(page, app)
     expect(page.locator("ul.scopes li")).to_have_text(["Read your user profile (profile)"])
     screenshot = tmp_path / "consent.png"
@@ -389,21 +387,19 @@ def test_browser_user_allows_and_the_public_client_gets_tokens(
 
     assert query["state"] == [app.state]
     token = app.client.fetch_token(
-        service.metadata["token_endpoint"],
+        app.service.metadata["token_endpoint"],
         authorization_response=page.url,
         code_verifier=app.verifier,
         state=app.state,
     )
     assert token["scope"] == "profile"
-    response = protected(service, token["access_token"])
+    response = protected(app.service, token["access_token"])
     assert response.status_code == 200, response.text
     assert response.json() == {"message": f"Hello, {USERNAME}! This is a protected route."}
 
 
-def test_browser_user_denies_and_the_client_hears_access_denied(
-    photo_app: tuple[Service, PhotoApp], page: Page
-) -> None:
-    _, app = photo_app
+def test_browser_user_denies_and_the_client_hears_access_denied(photo_app: PhotoApp, page: Page) -> None:
+    app = photo_app
     sign_in_to_consent(page, app)
 
     page.get_by_role("button", name="Deny", exact=True).click()

@@ -19,6 +19,7 @@ ALGORITHMS = QUESTIONS["jwt_algorithm"]["choices"]
 STORAGES = QUESTIONS["storage"]["choices"]
 TOKEN_STORES = QUESTIONS["token_store"]["choices"]
 DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg", "mysql": "aiomysql"}
+PAGES = REPO / "template" / "src" / "{{package_name}}" / "templates"
 
 
 def _pairwise() -> list[dict[str, object]]:
@@ -60,6 +61,10 @@ def test_variant_renders_clean(make_project: Callable[..., Path], variant: dict[
     files = [path for path in project.rglob("*") if path.is_file()]
     for path in files:
         text = path.read_text(encoding="utf-8")
+        if path.parent == package / "templates":
+            # The service's own Jinja2 pages: Copier must copy them untouched.
+            assert text == (PAGES / path.name).read_text(encoding="utf-8"), f"{path.name} was rendered by Copier"
+            continue
         for marker in ("{{", "{%", "{#"):
             assert marker not in text, f"{path.relative_to(project)} keeps Jinja: {marker}"
         assert "\n\n\n\n" not in text, f"{path.relative_to(project)} has a run of blank lines"
