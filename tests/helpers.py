@@ -48,6 +48,23 @@ def run_module(
     )
 
 
+def run_own_tests(project: Path, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The generated project's own test suite, in a subprocess; fails the caller's test unless it passes."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=project_env(project, env),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout
+    assert " skipped" not in result.stdout
+    return result
+
+
 def uvicorn_command(package: str) -> Callable[[int], list[str]]:
     return lambda port: [sys.executable, "-m", "uvicorn", f"{package}.main:app", "--port", str(port)]
 

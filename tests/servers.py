@@ -65,11 +65,6 @@ async def _on_server(url: str, statement: str, name: str) -> None:
         await engine.dispose()
 
 
-def server_environment() -> dict[str, str]:
-    """What a generated project's own tests read to find the servers."""
-    return {"TEST_REDIS_URL": REDIS_URL}
-
-
 def delete_redis_keys(prefix: str) -> None:
     from redis import Redis
 

@@ -4,8 +4,6 @@ a booted service's token flow over HTTP, and an outage it must survive without a
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +15,7 @@ import pytest
 from redis import Redis
 from sqlalchemy.engine import make_url
 
-from .helpers import PASSWORD, password_token, project_env, run_module, running_service
+from .helpers import PASSWORD, password_token, run_module, run_own_tests, running_service
 from .servers import REDIS_URL, SERVER_URLS, TcpProxy, delete_redis_keys, require, temporary_database
 
 PACKAGE = "my_service"
@@ -75,19 +73,7 @@ def test_own_test_suite_passes_against_the_real_server(
     if variant["token_store"] == "redis":
         require(REDIS_URL)
 
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=project,
-        env=project_env(project, env),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
-    assert " passed" in result.stdout
-    assert " skipped" not in result.stdout
+    run_own_tests(project, env)
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=_id)
