@@ -1,0 +1,33 @@
+"""The benchmark scripts still run (once, on the tiniest setting); their numbers are not tested."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def test_generator_benchmark_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "bench/generator.py", "--runs", "1", "--source"], cwd=REPO, capture_output=True, text=True
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "| `oauthgen new --defaults` |" in result.stdout
+
+
+def test_service_benchmark_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "bench/service.py", "--quick", "--seconds", "1", "--runs", "1", "--connections", "4"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "| HS256: `/protected`, one token |" in result.stdout
