@@ -14,6 +14,9 @@ from .revocation import is_revoked
 from .scopes import SCOPES
 from .token_store import TokenStore
 from .tokens import AccessToken, InvalidTokenError, verify_access_token
+from .verified_tokens import VerifiedTokens
+
+INVALID_TOKEN = "The access token is invalid or has expired"
 
 # auto_error=False: the RFC 6750 challenge below names the realm, which FastAPI's does not.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token", scopes=SCOPES, auto_error=False)
@@ -63,24 +66,29 @@ AudienceDep = Annotated[str, Depends(get_audience)]
 
 
 async def current_token(
+    request: Request,
     security_scopes: SecurityScopes,
     settings: SettingsDep,
-    keys: KeysDep,
     store: TokenStoreDep,
     issuer: IssuerDep,
     audience: AudienceDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> AccessToken:
-    """The verified, unrevoked access token. It proves who calls: no user lookup, only the
-    indexed revocation check."""
+    """The verified, unrevoked access token. It proves who calls: no user lookup, and the
+    revocation check is answered in memory wherever the token store keeps a mirror."""
     if not token:
         raise bearer_challenge(settings.realm)
-    try:
-        access = verify_access_token(token, keys, issuer=issuer, audience=audience, leeway=settings.leeway_seconds)
-    except InvalidTokenError:
-        raise bearer_challenge(settings.realm, "invalid_token", "The access token is invalid or has expired") from None
+    verified: VerifiedTokens = request.app.state.verified_tokens
+    access = verified.get(token, issuer, audience, settings.leeway_seconds)
+    if access is None:
+        keys: KeySet = request.app.state.keys
+        try:
+            access = verify_access_token(token, keys, issuer=issuer, audience=audience, leeway=settings.leeway_seconds)
+        except InvalidTokenError:
+            raise bearer_challenge(settings.realm, "invalid_token", INVALID_TOKEN) from None
+        verified.put(token, issuer, audience, access)
     if await is_revoked(store, access):
-        raise bearer_challenge(settings.realm, "invalid_token", "The access token is invalid or has expired")
+        raise bearer_challenge(settings.realm, "invalid_token", INVALID_TOKEN)
     if not set(security_scopes.scopes) <= access.scopes:
         raise insufficient_scope(settings.realm, security_scopes.scope_str)
     return access

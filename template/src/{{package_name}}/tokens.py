@@ -1,5 +1,8 @@
 """Access tokens: RFC 9068 JWTs, issued and verified with the service's own keys only."""
 
+import base64
+import binascii
+import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -63,16 +66,16 @@ def issue_access_token(
 
 def verify_access_token(token: str, keys: KeySet, *, issuer: str, audience: str, leeway: int) -> AccessToken:
     """Check the header, the signature with the pinned algorithm, and every required claim (RFC 9068 §4)."""
+    header = _unverified_header(token)
+    # Keys carried in the token (jwk, jku, x5u, x5c) are never used: `kid` only picks one of ours.
+    key = keys.verification_keys.get(str(header.get("kid")))
+    if key is None:
+        raise InvalidTokenError("unknown signing key")
+    if str(header.get("typ", "")).lower() not in ACCEPTED_TOKEN_TYPES:
+        raise InvalidTokenError("not an access token")
+    if "crit" in header:
+        raise InvalidTokenError("unsupported critical header")
     try:
-        header = jwt.get_unverified_header(token)
-        # Keys carried in the token (jwk, jku, x5u, x5c) are never used: `kid` only picks one of ours.
-        key = keys.verification_keys.get(str(header.get("kid")))
-        if key is None:
-            raise InvalidTokenError("unknown signing key")
-        if str(header.get("typ", "")).lower() not in ACCEPTED_TOKEN_TYPES:
-            raise InvalidTokenError("not an access token")
-        if "crit" in header:
-            raise InvalidTokenError("unsupported critical header")
         claims = jwt.decode(
             token,
             key,
@@ -95,3 +98,20 @@ def verify_access_token(token: str, keys: KeySet, *, issuer: str, audience: str,
         grant_id=None if grant_id is None else str(grant_id),
         claims=claims,
     )
+
+
+def _unverified_header(token: str) -> dict[str, Any]:
+    """The JOSE header, read only to pick one of our keys and to refuse other token types early.
+
+    PyJWT reads it again, strictly, before anything is accepted, so the cheap read here cannot be
+    fooled: a header it would read differently makes PyJWT refuse the whole token. (PyJWT's own
+    `get_unverified_header` checks every character of the token, payload included, in Python:
+    a quarter of the verification time, spent twice.)"""
+    segment = token.partition(".")[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, binascii.Error, RecursionError):
+        raise InvalidTokenError("malformed header") from None
+    if not isinstance(header, dict):
+        raise InvalidTokenError("malformed header")
+    return header
