@@ -48,18 +48,26 @@ KeysDep = Annotated[KeySet, Depends(get_keys)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-async def get_issuer(request: Request, settings: SettingsDep) -> str:
+def issuer_of(request: Request, settings: Settings) -> str:
     """ISSUER, or in development the base URL the request arrived at."""
     if settings.issuer is not None:
         return settings.issuer
     return str(request.base_url).rstrip("/")
 
 
+def audience_of(settings: Settings, issuer: str) -> str:
+    return settings.audience or issuer
+
+
+async def get_issuer(request: Request, settings: SettingsDep) -> str:
+    return issuer_of(request, settings)
+
+
 IssuerDep = Annotated[str, Depends(get_issuer)]
 
 
 async def get_audience(settings: SettingsDep, issuer: IssuerDep) -> str:
-    return settings.audience or issuer
+    return audience_of(settings, issuer)
 
 
 AudienceDep = Annotated[str, Depends(get_audience)]
@@ -68,26 +76,30 @@ AudienceDep = Annotated[str, Depends(get_audience)]
 async def current_token(
     request: Request,
     security_scopes: SecurityScopes,
-    settings: SettingsDep,
-    store: TokenStoreDep,
-    issuer: IssuerDep,
-    audience: AudienceDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> AccessToken:
     """The verified, unrevoked access token. It proves who calls: no user lookup, and the
-    revocation check is answered in memory wherever the token store keeps a mirror."""
+    revocation check is answered in memory wherever the token store keeps a mirror.
+
+    It runs on every protected request, so it reads the application's state itself: each
+    sub-dependency would cost FastAPI another resolution step per request."""
+    state = request.app.state
+    settings: Settings = state.settings
     if not token:
         raise bearer_challenge(settings.realm)
-    verified: VerifiedTokens = request.app.state.verified_tokens
+    issuer = issuer_of(request, settings)
+    audience = audience_of(settings, issuer)
+    verified: VerifiedTokens = state.verified_tokens
     access = verified.get(token, issuer, audience, settings.leeway_seconds)
     if access is None:
-        keys: KeySet = request.app.state.keys
         try:
-            access = verify_access_token(token, keys, issuer=issuer, audience=audience, leeway=settings.leeway_seconds)
+            access = verify_access_token(
+                token, state.keys, issuer=issuer, audience=audience, leeway=settings.leeway_seconds
+            )
         except InvalidTokenError:
             raise bearer_challenge(settings.realm, "invalid_token", INVALID_TOKEN) from None
         verified.put(token, issuer, audience, access)
-    if await is_revoked(store, access):
+    if await is_revoked(state.token_store, access):
         raise bearer_challenge(settings.realm, "invalid_token", INVALID_TOKEN)
     if not set(security_scopes.scopes) <= access.scopes:
         raise insufficient_scope(settings.realm, security_scopes.scope_str)
