@@ -36,7 +36,7 @@ from dotenv import dotenv_values
 BENCH = Path(__file__).resolve().parent
 PASSWORD = "correct horse battery staple"
 PACKAGE = "my_service"
-# More tokens than the service keeps verified (4,096), cycled in order by each wrk thread from
+# Many more tokens than the service keeps verified (1,024), cycled in order by each wrk thread from
 # opposite ends: a token comes back only after some 8,000 others, so every request misses the cache.
 TOKEN_POOL = 8192
 LUA_TOKENS = """
