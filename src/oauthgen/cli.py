@@ -7,8 +7,6 @@ from typing import Annotated, Any
 
 import typer
 
-from . import __version__
-
 app = typer.Typer(
     name="oauthgen",
     help="Generate production-grade OAuth2/JWT FastAPI services, and keep them up to date.",
@@ -37,6 +35,8 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 def _show_version(value: bool) -> None:
     if value:
+        from . import __version__
+
         typer.echo(f"oauthgen {__version__}")
         raise typer.Exit()
 
