@@ -35,7 +35,7 @@ def project_env(project: Path | None, extra: Mapping[str, str] | None = None) ->
 
 
 def run_module(
-    project: Path, package: str, *args: str, env: Mapping[str, str] | None = None
+    project: Path, package: str, *args: str, env: Mapping[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", package, *args],
@@ -43,22 +43,14 @@ def run_module(
         env=project_env(project, env),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
 
 
 def run_own_tests(project: Path, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The generated project's own test suite, in a subprocess; fails the caller's test unless it passes."""
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=project,
-        env=project_env(project, env),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    result = run_module(project, "pytest", "-q", "-p", "no:cacheprovider", env=env, timeout=600)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
     assert " skipped" not in result.stdout
