@@ -1,11 +1,11 @@
 """Generated-service benchmarks: requests/s and latency of an open route and of /protected, against
 the seed tutorial's resource server, for several algorithms and token stores; logins, refreshes,
-memory, and /protected's tail latency while logins hash passwords.
+memory, /protected's tail latency while logins hash passwords, and a login storm on every storage.
 
 One uvicorn worker on loopback; wrk (Debian's package) generates the load. Each figure is the
 median of --runs runs, and every comparison is made side by side in this one run.
 
-Usage: python bench/service.py [--seconds 10] [--runs 3] [--connections 32] [--quick]
+Usage: python bench/service.py [--seconds 10] [--runs 3] [--connections 32] [--storm 200] [--quick]
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ class Options:
     seconds: int
     runs: int
     connections: int
+    storm: int
     scratch: Path
 
 
@@ -77,10 +78,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--storm", type=int, default=200, help="password grants sent at once in a login storm")
     parser.add_argument("--quick", action="store_true", help="HS256 on SQLite only (a smoke test)")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="oauthgen-bench-"))
-    options = Options(args.seconds, args.runs, args.connections, scratch)
+    options = Options(args.seconds, args.runs, args.connections, args.storm, scratch)
     rows: list[tuple[str, str]] = []
     try:
         seed_open, seed_same, seed_distinct = _seed(options)
@@ -104,6 +106,8 @@ def main() -> None:
                 )
                 if algorithm == "HS256":
                     rows += _grants_memory_and_loop_health(options, service, token)
+                    if args.quick:
+                        rows += _login_storm(options, "SQLite", service, token)
         for algorithm in algorithms[1:]:
             ratio = uncached[algorithm].rps / uncached["HS256"].rps
             rows.append((f"{algorithm} vs HS256, new tokens", f"{ratio:.2f}"))
@@ -200,38 +204,108 @@ def _grants_memory_and_loop_health(options: Options, service: Service, token: st
 
 
 def _token_stores(options: Options) -> list[tuple[str, str]]:
-    """The revocation check on each store: SQLite and Redis answer it from a mirror in the process,
-    PostgreSQL looks it up on every request."""
+    """The revocation check on each store: SQLite, PostgreSQL and Redis answer it from a mirror in
+    the process, MySQL looks it up on every request; and a login storm on each."""
     rows = []
     variants = {
         "SQLite": {},
         "PostgreSQL": {"storage": "postgresql"},
+        "MySQL": {"storage": "mysql"},
         "Redis": {"token_store": "redis"},
     }
     for name, answers in variants.items():
         project = _generate(options, name.lower(), **answers)
         with _database(name) as env, _service(project, env) as service:
-            open_route = _median(options, f"{service.url}/.well-known/oauth-authorization-server")
-            same = _median(options, f"{service.url}/protected", token=service.login())
-            distinct = _median(options, f"{service.url}/protected", tokens=service.mint("HS256", TOKEN_POOL))
-        rows.append((f"{name}: open route (metadata)", _fmt(open_route)))
-        rows.append((f"{name}: `/protected`, one token", _fmt(same, open_route)))
-        rows.append((f"{name}: `/protected`, a new token each request", _fmt(distinct, open_route)))
+            token = service.login()
+            if name != "MySQL":
+                open_route = _median(options, f"{service.url}/.well-known/oauth-authorization-server")
+                same = _median(options, f"{service.url}/protected", token=token)
+                distinct = _median(options, f"{service.url}/protected", tokens=service.mint("HS256", TOKEN_POOL))
+                rows.append((f"{name}: open route (metadata)", _fmt(open_route)))
+                rows.append((f"{name}: `/protected`, one token", _fmt(same, open_route)))
+                rows.append((f"{name}: `/protected`, a new token each request", _fmt(distinct, open_route)))
+            rows += _login_storm(options, name, service, token)
     return rows
+
+
+def _login_storm(options: Options, name: str, service: Service, token: str) -> list[tuple[str, str]]:
+    """Waves of --storm password grants sent at once (right and wrong passwords alternating, each
+    from an address of its own), for as long as wrk measures /protected and /health beside them."""
+    quiet = _protected_and_health(options, service, token)
+    stop = threading.Event()
+    answers: list[tuple[int, str, float]] = []
+
+    def login(n: int) -> tuple[int, str, float]:
+        form = {"grant_type": "password", "username": "alice", "password": PASSWORD if n % 2 else "wrong password"}
+        headers = {"X-Forwarded-For": f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"}
+        started = time.perf_counter()
+        response = httpx.post(f"{service.url}/token", data=form, headers=headers, timeout=120)
+        return response.status_code, response.text, time.perf_counter() - started
+
+    def storm() -> None:
+        wave = 0
+        with ThreadPoolExecutor(options.storm) as pool:
+            while not stop.is_set():
+                answers.extend(pool.map(login, range(wave * options.storm, (wave + 1) * options.storm)))
+                wave += 1
+
+    stormer = threading.Thread(target=storm)
+    stormer.start()
+    try:
+        time.sleep(0.5)  # the first wave is in flight
+        busy = _protected_and_health(options, service, token)
+    finally:
+        stop.set()
+        stormer.join()
+    shed = sum(1 for status, text, _ in answers if status == 503 and "Too many logins" in text)
+    failed = sum(1 for status, text, _ in answers if status >= 500 and "Too many logins" not in text)
+    paused = sum(1 for status, _, _ in answers if status == 429)
+    slowest = max(seconds for _, _, seconds in answers)
+    rows = [
+        (
+            f"{name}: login storm, {options.storm} at once",
+            f"{len(answers)} logins; slowest {slowest:.2f} s; shed {shed} (503); 429 {paused}; other 5xx {failed}",
+        )
+    ]
+    for route in ("/protected", "/health"):
+        alone, during = quiet[route].p99_ms, busy[route].p99_ms
+        rows.append(
+            (
+                f"{name}: `{route}` p99 alone / during the storm",
+                f"{alone:.1f} / {during:.1f} ms ({during / alone:.2f}x)",
+            )
+        )
+    return rows
+
+
+def _protected_and_health(options: Options, service: Service, token: str) -> dict[str, Load]:
+    """/protected and /health loaded side by side, each with half the connections."""
+    half = Options(options.seconds, options.runs, max(1, options.connections // 2), options.storm, options.scratch)
+    with ThreadPoolExecutor(2) as pool:
+        protected = pool.submit(_median, half, f"{service.url}/protected", token)
+        health = pool.submit(_median, half, f"{service.url}/health")
+        return {"/protected": protected.result(), "/health": health.result()}
 
 
 @contextmanager
 def _database(name: str) -> Iterator[dict[str, str]]:
-    if name != "PostgreSQL":
-        yield {"REDIS_KEY_PREFIX": f"bench:{secrets.token_hex(4)}:"}
-        return
     database = f"oauthgen_bench_{secrets.token_hex(4)}"
-    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c"]
-    subprocess.run([*psql, f"CREATE DATABASE {database}"], check=True)
-    try:
-        yield {"DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"}
-    finally:
-        subprocess.run([*psql, f"DROP DATABASE {database} WITH (FORCE)"], check=True)
+    if name == "PostgreSQL":
+        psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c"]
+        subprocess.run([*psql, f"CREATE DATABASE {database}"], check=True)
+        try:
+            yield {"DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"}
+        finally:
+            subprocess.run([*psql, f"DROP DATABASE {database} WITH (FORCE)"], check=True)
+    elif name == "MySQL":
+        mariadb = ["mariadb", "-h", "127.0.0.1", "-u", "root", "-e"]
+        subprocess.run([*mariadb, f"CREATE DATABASE {database}"], check=True)
+        try:
+            yield {"DATABASE_URL": f"mysql+aiomysql://root@127.0.0.1:3306/{database}"}
+        finally:
+            subprocess.run([*mariadb, f"DROP DATABASE {database}"], check=True)
+    else:
+        yield {"REDIS_KEY_PREFIX": f"bench:{secrets.token_hex(4)}:"}
 
 
 def _generate(options: Options, name: str, **answers: str) -> Path:
@@ -253,6 +327,8 @@ def _service(project: Path, extra_env: dict[str, str] | None = None) -> Iterator
         "PYTHONPATH": str(project / "src"),
         "AUTO_MIGRATE": "false",
         "ISSUER": url,
+        # A storm logs one user in over and over: measure the load, not the brute-force pause.
+        "MAX_FAILED_LOGINS_PER_ACCOUNT": "1000000",
         **(extra_env or {}),
     }
     for command in (["migrate"], ["create-user", "alice", "--password", PASSWORD, "--scope", "profile"]):

@@ -11,8 +11,9 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -63,6 +64,27 @@ async def _on_server(url: str, statement: str, name: str) -> None:
             await connection.exec_driver_sql(statement.format(quoted))
     finally:
         await engine.dispose()
+
+
+@contextmanager
+def service_environment(storage: str, token_store: str, **proxies: TcpProxy) -> Iterator[dict[str, str]]:
+    """DATABASE_URL, REDIS_URL and a key prefix of the test's own; through a proxy when given one."""
+    env: dict[str, str] = {"DATABASE_TIMEOUT_SECONDS": "2", "REDIS_TIMEOUT_SECONDS": "1"}
+    with ExitStack() as stack:
+        if storage != "sqlite":
+            url = make_url(stack.enter_context(temporary_database(storage)))
+            if "database" in proxies:
+                url = url.set(host="127.0.0.1", port=proxies["database"].port)
+            env["DATABASE_URL"] = url.render_as_string(hide_password=False)
+        if token_store == "redis":
+            require(REDIS_URL)
+            url = make_url(REDIS_URL)
+            if "redis" in proxies:
+                url = url.set(host="127.0.0.1", port=proxies["redis"].port)
+            prefix = f"oauthgen-test:{time.monotonic_ns()}:"
+            stack.callback(delete_redis_keys, prefix)
+            env |= {"REDIS_URL": url.render_as_string(hide_password=False), "REDIS_KEY_PREFIX": prefix}
+        yield env
 
 
 def delete_redis_keys(prefix: str) -> None:

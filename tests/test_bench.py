@@ -23,7 +23,19 @@ def test_generator_benchmark_runs() -> None:
 
 def test_service_benchmark_runs() -> None:
     result = subprocess.run(
-        [sys.executable, "bench/service.py", "--quick", "--seconds", "1", "--runs", "1", "--connections", "4"],
+        [
+            sys.executable,
+            "bench/service.py",
+            "--quick",
+            "--seconds",
+            "1",
+            "--runs",
+            "1",
+            "--connections",
+            "4",
+            "--storm",
+            "20",
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -31,3 +43,4 @@ def test_service_benchmark_runs() -> None:
 
     assert result.returncode == 0, result.stderr
     assert "| HS256: `/protected`, one token |" in result.stdout
+    assert "| SQLite: login storm, 20 at once |" in result.stdout

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -16,7 +14,7 @@ from redis import Redis
 from sqlalchemy.engine import make_url
 
 from .helpers import PASSWORD, password_token, run_module, run_own_tests, running_service
-from .servers import REDIS_URL, SERVER_URLS, TcpProxy, delete_redis_keys, require, temporary_database
+from .servers import REDIS_URL, SERVER_URLS, TcpProxy, require, service_environment
 
 PACKAGE = "my_service"
 VARIANTS = [
@@ -38,27 +36,6 @@ def project_copy(make_project: Callable[..., Path], tmp_path: Path) -> Callable[
         return Path(shutil.copytree(make_project(**answers), tmp_path / "service"))
 
     return copy
-
-
-@contextmanager
-def service_environment(storage: str, token_store: str, **proxies: TcpProxy) -> Iterator[dict[str, str]]:
-    """DATABASE_URL, REDIS_URL and a key prefix of the test's own; through a proxy when given one."""
-    env: dict[str, str] = {"DATABASE_TIMEOUT_SECONDS": "2", "REDIS_TIMEOUT_SECONDS": "1"}
-    with ExitStack() as stack:
-        if storage != "sqlite":
-            url = make_url(stack.enter_context(temporary_database(storage)))
-            if "database" in proxies:
-                url = url.set(host="127.0.0.1", port=proxies["database"].port)
-            env["DATABASE_URL"] = url.render_as_string(hide_password=False)
-        if token_store == "redis":
-            require(REDIS_URL)
-            url = make_url(REDIS_URL)
-            if "redis" in proxies:
-                url = url.set(host="127.0.0.1", port=proxies["redis"].port)
-            prefix = f"oauthgen-test:{time.monotonic_ns()}:"
-            stack.callback(delete_redis_keys, prefix)
-            env |= {"REDIS_URL": url.render_as_string(hide_password=False), "REDIS_KEY_PREFIX": prefix}
-        yield env
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=_id)
@@ -150,31 +127,3 @@ def _eventually(check: Callable[[], bool], seconds: float = 15) -> bool:
             return True
         time.sleep(0.3)
     return False
-
-
-@pytest.mark.parametrize(
-    "variant",
-    [
-        {"storage": "sqlite", "token_store": "database"},
-        {"storage": "postgresql", "token_store": "database"},
-        {"storage": "mysql", "token_store": "database"},
-        {"storage": "sqlite", "token_store": "redis"},
-    ],
-    ids=["sqlite", "postgresql", "mysql", "redis"],
-)
-def test_concurrent_failed_logins_are_all_counted(project_copy: Callable[..., Path], variant: dict[str, str]) -> None:
-    """Concurrent writes of one counter: no error, and no count lost (the next login is refused)."""
-    attempts = 12
-    project = project_copy(**variant)
-    with service_environment(variant["storage"], variant["token_store"]) as env:
-        env["MAX_FAILED_LOGINS"] = str(attempts)
-        assert run_module(project, PACKAGE, "create-user", "alice", "--password", PASSWORD, env=env).returncode == 0
-        with running_service(project, PACKAGE, env=env) as base_url:
-            with ThreadPoolExecutor(attempts) as pool:
-                statuses = list(
-                    pool.map(lambda _: password_token(base_url, "alice", "wrong").status_code, range(attempts))
-                )
-            after = password_token(base_url, "alice")
-
-    assert statuses == [400] * attempts
-    assert after.status_code == 429, after.text

@@ -58,8 +58,8 @@ async def redeem_code(
     claimed = await store.claim(_key(code))
     if claimed is None:
         raise TokenEndpointError("invalid_grant", "The authorization code is invalid or has expired")
-    record, first_use = claimed
-    if not first_use:
+    record, used_before = claimed
+    if used_before is not None:
         # RFC 6749 §4.1.2: a code used twice revokes the tokens already issued from it.
         await revoke_grant(store, record["grant_id"], revoke_for_seconds)
         raise TokenEndpointError("invalid_grant", "The authorization code was already used")

@@ -3,11 +3,13 @@
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .database import end_read
 from .models import Consent
 
 
 async def consent_covers(session: AsyncSession, username: str, client_id: str, scopes: frozenset[str]) -> bool:
     consent = await session.scalar(select(Consent).where(Consent.username == username, Consent.client_id == client_id))
+    await end_read(session)
     return consent is not None and scopes <= frozenset(consent.scopes.split())
 
 

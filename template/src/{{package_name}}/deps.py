@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .config import Settings
 from .errors import bearer_challenge, insufficient_scope
 from .keys import KeySet
+from .passwords import PasswordHasher
 from .revocation import is_revoked
 from .scopes import SCOPES
 from .token_store import TokenStore
@@ -42,10 +43,22 @@ async def get_token_store(request: Request) -> TokenStore:
     return store
 
 
+async def get_password_hasher(request: Request) -> PasswordHasher:
+    passwords: PasswordHasher = request.app.state.passwords
+    return passwords
+
+
+def client_address(request: Request) -> str:
+    """The caller's address. uvicorn puts a forwarded one here only when the peer is a trusted
+    proxy (FORWARDED_ALLOW_IPS, default 127.0.0.1), so a client cannot choose it."""
+    return request.client.host if request.client else ""
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TokenStoreDep = Annotated[TokenStore, Depends(get_token_store)]
 KeysDep = Annotated[KeySet, Depends(get_keys)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
 
 
 def issuer_of(request: Request, settings: Settings) -> str:

@@ -7,7 +7,10 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
+from .passwords import PasswordHashingBusy
+
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+BUSY_RETRY_AFTER_SECONDS = "1"
 
 
 class TokenEndpointError(Exception):
@@ -81,6 +84,17 @@ def unavailable(dependency: str) -> Callable[[Request, Exception], Awaitable[Res
     return handler
 
 
+async def _busy(_request: Request, _exc: Exception) -> Response:
+    # Shed at once rather than queued without bound: the client retries shortly, and every
+    # request that needs no password hash goes on being served meanwhile.
+    return JSONResponse(
+        {"error": "temporarily_unavailable", "error_description": "Too many logins at once; try again shortly"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={**NO_STORE, "Retry-After": BUSY_RETRY_AFTER_SECONDS},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TokenEndpointError, _token_endpoint_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(PasswordHashingBusy, _busy)

@@ -1,26 +1,77 @@
-"""Failed logins counted per username, shared by the password grant and the login page."""
+"""Brute-force protection for password logins (OWASP ASVS 2.2.1), shared by the password grant
+and the login page.
+
+Failed logins are counted three ways: for one account from one address (a tight limit, so that an
+attacker elsewhere cannot lock the account's owner out), for one account from every address (a
+looser limit per hour), and for one address across accounts (password spraying). An attempt is
+counted before it is evaluated and goes ahead only while every count is within its limit, so
+concurrent attempts never pass a limit; a refused or successful attempt is taken back off.
+"""
+
+import hashlib
+import unicodedata
+from dataclasses import dataclass
 
 from .config import Settings
 from .token_store import TokenStore
 
 
 class TooManyFailedLogins(Exception):
-    """Logins for this username are paused until the window ends."""
+    """Logins are paused for this account or address; `retry_after` is the window, in seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed logins; retry after {retry_after} s")
+        self.retry_after = retry_after
 
 
-def _key(username: str) -> str:
-    return f"failed-logins:{username}"
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The counter keys of one login attempt."""
+
+    account_at_address: str
+    account: str
+    address: str
+
+    @property
+    def keys(self) -> tuple[str, str, str]:
+        return self.account_at_address, self.account, self.address
 
 
-async def check_allowed(store: TokenStore, settings: Settings, username: str) -> None:
-    # Counted by name whether or not the user exists, so lockouts reveal nothing either.
-    if await store.count(_key(username)) >= settings.max_failed_logins:
-        raise TooManyFailedLogins(username)
+def _key(kind: str, *parts: str) -> str:
+    # A digest: stored keys have one size whatever a client sends, and name nobody.
+    digest = hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return f"failed-logins:{kind}:{digest}"
 
 
-async def record_failure(store: TokenStore, settings: Settings, username: str) -> None:
-    await store.increment(_key(username), settings.failed_login_window_seconds)
+def _account(username: str) -> str:
+    # One account under every spelling a database may match it by (MySQL compares without case).
+    return unicodedata.normalize("NFKC", username).casefold()
 
 
-async def record_success(store: TokenStore, username: str) -> None:
-    await store.reset(_key(username))
+async def begin(store: TokenStore, settings: Settings, username: str, address: str) -> Attempt:
+    """Count the attempt, or refuse it when a limit is reached; counted by name whether or not the
+    user exists, so a refusal reveals nothing either."""
+    account = _account(username)
+    attempt = Attempt(_key("account-address", account, address), _key("account", account), _key("address", address))
+    limits = {
+        attempt.account_at_address: (settings.max_failed_logins, settings.failed_login_window_seconds),
+        attempt.account: (settings.max_failed_logins_per_account, settings.failed_login_long_window_seconds),
+        attempt.address: (settings.max_failed_logins_per_address, settings.failed_login_long_window_seconds),
+    }
+    counts = await store.increment({key: window for key, (_, window) in limits.items()})
+    exceeded = [window for key, (limit, window) in limits.items() if counts[key] > limit]
+    if exceeded:
+        # Not evaluated, so not a failure: a locked-out attacker's attempts count nowhere else.
+        await store.decrement(*attempt.keys)
+        raise TooManyFailedLogins(max(exceeded))
+    return attempt
+
+
+async def succeeded(store: TokenStore, attempt: Attempt) -> None:
+    await store.reset(attempt.account_at_address)
+    await store.decrement(attempt.account, attempt.address)
+
+
+async def abandoned(store: TokenStore, attempt: Attempt) -> None:
+    """The attempt was not evaluated (the service was busy): it is no failure."""
+    await store.decrement(*attempt.keys)

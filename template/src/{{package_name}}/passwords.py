@@ -1,32 +1,88 @@
-"""Password hashing with Argon2, run in a worker thread so a login never stalls other requests.
+"""Password hashing with Argon2 in worker threads, bounded: a burst of logins hashes about one
+password per core at a time, queues a few more, and is refused at once beyond that, so it never
+stalls other requests or waits out a timeout.
 
-bcrypt hashes (imported from another system) still verify, and are replaced by Argon2 ones at
-the next successful login.
+The hashing threads run at a lower priority than the event loop, so while a storm of logins keeps
+every core busy, the requests that need no hash are still answered first. Argon2's cost comes
+from the settings; a hash made with other parameters, or a bcrypt hash
+imported from another system, still verifies and is replaced at the user's next login.
 """
 
-from anyio import to_thread
+import asyncio
+import contextlib
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
 
+from .config import Settings
+
 # Longer passwords are refused before hashing, so a huge one cannot tie up a worker.
 MAX_PASSWORD_LENGTH = 1024
 
-_hasher = PasswordHash((Argon2Hasher(), BcryptHasher()))
-# Verify against a dummy hash when the user does not exist, so response time does not
-# reveal which usernames exist.
-_DUMMY_HASH = _hasher.hash("not a real password")
+Result = TypeVar("Result")
 
 
-async def hash_password(password: str) -> str:
-    return await to_thread.run_sync(_hasher.hash, password)
+class PasswordHashingBusy(Exception):
+    """Every hashing slot is taken and the queue is full: the caller should try again shortly."""
 
 
-async def verify_password(password: str, password_hash: str | None) -> tuple[bool, str | None]:
-    """Return whether the password matches, and a fresh hash when the stored one is outdated."""
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return False, None
-    if password_hash is None:
-        await to_thread.run_sync(_hasher.verify, password, _DUMMY_HASH)
-        return False, None
-    return await to_thread.run_sync(_hasher.verify_and_update, password, password_hash)
+class PasswordHasher:
+    def __init__(self, hash_function: PasswordHash, concurrency: int, queue: int) -> None:
+        self._hash = hash_function
+        self._workers = ThreadPoolExecutor(concurrency, "password-hashing", initializer=_yield_to_requests)
+        self._capacity = concurrency + queue
+        self._admitted = 0
+        self._dummy_hash: str | None = None
+
+    async def hash(self, password: str) -> str:
+        return await self._run(self._hash.hash, password)
+
+    async def verify(self, password: str, password_hash: str | None) -> tuple[bool, str | None]:
+        """Whether the password matches, and a fresh hash when the stored one is outdated."""
+        if len(password) > MAX_PASSWORD_LENGTH:
+            return False, None
+        if password_hash is None:
+            await self._run(self._verify_against_dummy, password)
+            return False, None
+        return await self._run(self._hash.verify_and_update, password, password_hash)
+
+    def _verify_against_dummy(self, password: str) -> None:
+        # A user that does not exist costs the same as one that does, so response time does not
+        # reveal which usernames exist. Made on first need: importing or starting costs no hash.
+        if self._dummy_hash is None:
+            self._dummy_hash = self._hash.hash("not a real password")
+        self._hash.verify(password, self._dummy_hash)
+
+    async def _run(self, function: Callable[..., Result], *args: str) -> Result:
+        if self._admitted >= self._capacity:
+            raise PasswordHashingBusy
+        self._admitted += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._workers, function, *args)
+        finally:
+            self._admitted -= 1
+
+    def close(self) -> None:
+        self._workers.shutdown(wait=False, cancel_futures=True)
+
+
+def _yield_to_requests() -> None:
+    # Linux schedules each thread on its own niceness, and Argon2's lane threads inherit it.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
+def password_hasher(settings: Settings) -> PasswordHasher:
+    argon2 = Argon2Hasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+    )
+    hash_function = PasswordHash((argon2, BcryptHasher()))
+    return PasswordHasher(hash_function, settings.password_hashing_concurrency, settings.password_hashing_queue)

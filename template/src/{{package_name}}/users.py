@@ -7,10 +7,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .database import end_read
 from .models import User
-from .passwords import MAX_PASSWORD_LENGTH, hash_password, verify_password
+from .passwords import MAX_PASSWORD_LENGTH, PasswordHasher
 
 MIN_PASSWORD_LENGTH = 8
+# The users table's limit: a longer name cannot exist, so it is refused before any work.
+MAX_USERNAME_LENGTH = 150
 
 
 class UserExistsError(Exception):
@@ -24,19 +27,24 @@ class UnknownUserError(Exception):
 class NewUser(BaseModel):
     """What it takes to create a user; the CLI and the registration endpoint both check it."""
 
-    username: str = Field(pattern=r"^[A-Za-z0-9_.@+-]{1,150}$")
+    username: str = Field(pattern=rf"^[A-Za-z0-9_.@+-]{{1,{MAX_USERNAME_LENGTH}}}$")
     password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 
 async def get_user(session: AsyncSession, username: str) -> User | None:
+    if len(username) > MAX_USERNAME_LENGTH:
+        return None
     user: User | None = await session.scalar(select(User).where(User.username == username))
+    await end_read(session)
     return user
 
 
-async def create_user(session: AsyncSession, new_user: NewUser, scopes: frozenset[str] = frozenset()) -> User:
+async def create_user(
+    session: AsyncSession, passwords: PasswordHasher, new_user: NewUser, scopes: frozenset[str] = frozenset()
+) -> User:
     user = User(
         username=new_user.username,
-        password_hash=await hash_password(new_user.password),
+        password_hash=await passwords.hash(new_user.password),
         scopes=" ".join(sorted(scopes)),
     )
     session.add(user)
@@ -48,10 +56,10 @@ async def create_user(session: AsyncSession, new_user: NewUser, scopes: frozense
     return user
 
 
-async def set_password(session: AsyncSession, username: str, password: str) -> None:
+async def set_password(session: AsyncSession, passwords: PasswordHasher, username: str, password: str) -> None:
     """Change the password; refresh tokens granted before now stop working."""
     NewUser(username=username, password=password)  # the same rules as for a new user
-    values = {"password_hash": await hash_password(password), "credentials_changed_at": int(time.time())}
+    values = {"password_hash": await passwords.hash(password), "credentials_changed_at": int(time.time())}
     result = await session.execute(update(User).where(User.username == username).values(**values))
     if getattr(result, "rowcount", 0) == 0:
         raise UnknownUserError(username)
@@ -65,10 +73,12 @@ async def disable_user(session: AsyncSession, username: str) -> None:
     await session.commit()
 
 
-async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
-    """The active user with these credentials, or None; rehashes outdated password hashes."""
+async def authenticate(session: AsyncSession, passwords: PasswordHasher, username: str, password: str) -> User | None:
+    """The active user with these credentials, or None; rehashes outdated password hashes.
+
+    No connection is held while the password is hashed (see `end_read`)."""
     user = await get_user(session, username)
-    valid, new_hash = await verify_password(password, user.password_hash if user else None)
+    valid, new_hash = await passwords.verify(password, user.password_hash if user else None)
     if user is None or not valid or user.disabled:
         return None
     if new_hash is not None:

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..config import Settings
 from ..errors import TokenEndpointError
 from ..models import Client
+from ..passwords import PasswordHasher
 from ..token_store import TokenStore
 
 # The client_id claim of tokens issued to the service's own front end, which has no registration.
@@ -19,6 +20,8 @@ class TokenRequest:
 
     grant_type: str
     client: Client | None
+    # The caller's address: the peer's, or the one a trusted proxy forwarded (FORWARDED_ALLOW_IPS).
+    client_address: str
     scope: str | None = None
     username: str | None = None
     password: str | None = None
@@ -53,6 +56,7 @@ class Context:
     session: AsyncSession
     store: TokenStore
     settings: Settings
+    passwords: PasswordHasher
 
 
 def settle_scopes(requested: str | None, allowed: frozenset[str]) -> frozenset[str]:

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .. import login_attempts, pkce
+from .. import pkce
 from ..authorization_codes import create_code
 from ..browser_session import (
     BrowserSession,
@@ -30,11 +30,15 @@ from ..browser_session import (
 from ..clients import get_client
 from ..config import Settings
 from ..consents import consent_covers, remember_consent
-from ..deps import SessionDep, SettingsDep, TokenStoreDep
+from ..deps import PasswordHasherDep, SessionDep, SettingsDep, TokenStoreDep, client_address
+from ..errors import BUSY_RETRY_AFTER_SECONDS
+from ..login_attempts import TooManyFailedLogins
+from ..logins import LoginFailed, log_in
 from ..models import Client, User
+from ..passwords import PasswordHashingBusy
 from ..scopes import SCOPES
 from ..token_store import TokenStore
-from ..users import authenticate, get_user
+from ..users import get_user
 
 router = APIRouter(tags=["oauth2"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -104,7 +108,9 @@ async def decide(request: Request, session: SessionDep, store: TokenStoreDep, se
 
 
 @router.post("/login", name="login")
-async def login(request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep) -> Response:
+async def login(
+    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, passwords: PasswordHasherDep
+) -> Response:
     form = await request.form()
     if not csrf_is_valid(request, _text(form.get("csrf_token"))):
         return _expired_form(request)
@@ -115,17 +121,28 @@ async def login(request: Request, session: SessionDep, store: TokenStoreDep, set
         return _error_page(request, str(exc))
     except ErrorRedirect as exc:
         return _redirect(exc.redirect_uri, auth.state, error=exc.error, error_description=exc.description)
-    username, password = _text(form.get("username")) or "", _text(form.get("password")) or ""
     try:
-        await login_attempts.check_allowed(store, settings, username)
-    except login_attempts.TooManyFailedLogins:
-        message = "Too many failed logins for this user; try again later."
-        return _login_page(request, settings, auth, message, status.HTTP_429_TOO_MANY_REQUESTS)
-    user = await authenticate(session, username, password)
-    if user is None:
-        await login_attempts.record_failure(store, settings, username)
+        user = await log_in(
+            session,
+            store,
+            settings,
+            passwords,
+            username=_text(form.get("username")) or "",
+            password=_text(form.get("password")) or "",
+            address=client_address(request),
+        )
+    except TooManyFailedLogins as exc:
+        message = "Too many failed logins; try again later."
+        response = _login_page(request, settings, auth, message, status.HTTP_429_TOO_MANY_REQUESTS)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except PasswordHashingBusy:
+        message = "The service is busy; try again in a moment."
+        response = _login_page(request, settings, auth, message, status.HTTP_503_SERVICE_UNAVAILABLE)
+        response.headers["Retry-After"] = BUSY_RETRY_AFTER_SECONDS
+        return response
+    except LoginFailed:
         return _login_page(request, settings, auth, "Incorrect username or password.", status.HTTP_400_BAD_REQUEST)
-    await login_attempts.record_success(store, username)
     response = RedirectResponse(
         str(request.url_for("authorize").include_query_params(**auth.params())), status.HTTP_303_SEE_OTHER
     )

@@ -1,0 +1,42 @@
+"""Password logins, the one sequence behind the password grant and the login page: bounded
+input, brute-force limits, then the password check."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from . import login_attempts
+from .config import Settings
+from .models import User
+from .passwords import MAX_PASSWORD_LENGTH, PasswordHasher
+from .token_store import TokenStore
+from .users import MAX_USERNAME_LENGTH, authenticate
+
+
+class LoginFailed(Exception):
+    """Wrong username or password, or a disabled account: one answer for all."""
+
+
+async def log_in(
+    session: AsyncSession,
+    store: TokenStore,
+    settings: Settings,
+    passwords: PasswordHasher,
+    *,
+    username: str,
+    password: str,
+    address: str,
+) -> User:
+    """The user these credentials log in, or LoginFailed; TooManyFailedLogins when paused,
+    PasswordHashingBusy when the service cannot check a password now."""
+    if not username or len(username) > MAX_USERNAME_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+        # No such account can exist: refused before anything is counted, stored or hashed.
+        raise LoginFailed
+    attempt = await login_attempts.begin(store, settings, username, address)
+    try:
+        user = await authenticate(session, passwords, username, password)
+    except Exception:
+        await login_attempts.abandoned(store, attempt)
+        raise
+    if user is None:
+        raise LoginFailed
+    await login_attempts.succeeded(store, attempt)
+    return user
