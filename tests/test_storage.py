@@ -72,8 +72,13 @@ def test_service_runs_the_token_flow_on_the_real_server(
             assert password_token(base_url, "alice", "wrong password").status_code == 400
 
             if variant["token_store"] == "redis":
-                failures = Redis.from_url(REDIS_URL).get(f"{env['REDIS_KEY_PREFIX']}failed-logins:alice")
-                assert failures == b"1", "failed logins are counted in Redis"
+                redis = Redis.from_url(REDIS_URL)
+                counters = list(redis.scan_iter(match=f"{env['REDIS_KEY_PREFIX']}failed-logins:*"))
+                assert len(counters) == 3, (
+                    "failed logins are counted in Redis: per account and address, account, address"
+                )
+                assert {redis.get(key) for key in counters} == {b"1"}
+                assert not [key for key in counters if b"alice" in key], "counters are keyed by digests"
 
 
 @pytest.mark.parametrize(

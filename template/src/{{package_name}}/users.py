@@ -27,7 +27,7 @@ class UnknownUserError(Exception):
 class NewUser(BaseModel):
     """What it takes to create a user; the CLI and the registration endpoint both check it."""
 
-    username: str = Field(pattern=rf"^[A-Za-z0-9_.@+-]{{1,{MAX_USERNAME_LENGTH}}}$")
+    username: str = Field(min_length=1, max_length=MAX_USERNAME_LENGTH, pattern=r"^[A-Za-z0-9_.@+-]+$")
     password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 
