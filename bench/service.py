@@ -258,7 +258,10 @@ def _login_storm(options: Options, name: str, service: Service, token: str) -> l
         stop.set()
         stormer.join()
     shed = sum(1 for status, text, _ in answers if status == 503 and "Too many logins" in text)
+    failures = {text for status, text, _ in answers if status >= 500 and "Too many logins" not in text}
     failed = sum(1 for status, text, _ in answers if status >= 500 and "Too many logins" not in text)
+    for text in sorted(failures)[:5]:
+        print(f"{name}: a login during the storm failed: {text[:200]}", file=sys.stderr)
     paused = sum(1 for status, _, _ in answers if status == 429)
     slowest = max(seconds for _, _, seconds in answers)
     rows = [

@@ -30,13 +30,15 @@ async def log_in(
     if not username or len(username) > MAX_USERNAME_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
         # No such account can exist: refused before anything is counted, stored or hashed.
         raise LoginFailed
-    attempt = await login_attempts.begin(store, settings, username, address)
-    try:
-        user = await authenticate(session, passwords, username, password)
-    except Exception:
-        await login_attempts.abandoned(store, attempt)
-        raise
-    if user is None:
-        raise LoginFailed
-    await login_attempts.succeeded(store, attempt)
+    # Taken first: a login refused for want of a place touches neither the database nor a counter.
+    with passwords.slot():
+        attempt = await login_attempts.begin(store, settings, username, address)
+        try:
+            user = await authenticate(session, passwords, username, password)
+        except Exception:
+            await login_attempts.abandoned(store, attempt)
+            raise
+        if user is None:
+            raise LoginFailed
+        await login_attempts.succeeded(store, attempt)
     return user

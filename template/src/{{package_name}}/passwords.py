@@ -1,10 +1,11 @@
 """Password hashing with Argon2 in worker threads, bounded: a burst of logins hashes about one
-password per core at a time, queues a few more, and is refused at once beyond that, so it never
+password per core at a time, lets a few more wait, and refuses the rest at once, so it never
 stalls other requests or waits out a timeout.
 
-The hashing threads run at a lower priority than the event loop, so while a storm of logins keeps
-every core busy, the requests that need no hash are still answered first. Argon2's cost comes
-from the settings; a hash made with other parameters, or a bcrypt hash
+A login takes its place (`slot`) before any other work, so the logins refused cost nothing but
+the refusal: no database query, no counter. The hashing threads run at a lower priority than the
+event loop, so while a storm keeps every core busy the requests that need no hash come first.
+Argon2's cost comes from the settings; a hash made with other parameters, or a bcrypt hash
 imported from another system, still verifies and is replaced at the user's next login.
 """
 
@@ -12,8 +13,9 @@ import asyncio
 import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from typing import TypeVar
 
 from pwdlib import PasswordHash
@@ -27,6 +29,9 @@ MAX_PASSWORD_LENGTH = 1024
 
 Result = TypeVar("Result")
 
+# Whether the current request already holds a place: taking one again inside it is free.
+_holding_slot: ContextVar[bool] = ContextVar("holding_password_slot", default=False)
+
 
 class PasswordHashingBusy(Exception):
     """Every hashing slot is taken and the queue is full: the caller should try again shortly."""
@@ -39,6 +44,22 @@ class PasswordHasher:
         self._capacity = concurrency + queue
         self._admitted = 0
         self._dummy_hash: str | None = None
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """A place among the passwords being checked or waiting: PasswordHashingBusy when none is free."""
+        if _holding_slot.get():
+            yield
+            return
+        if self._admitted >= self._capacity:
+            raise PasswordHashingBusy
+        self._admitted += 1
+        holding = _holding_slot.set(True)
+        try:
+            yield
+        finally:
+            _holding_slot.reset(holding)
+            self._admitted -= 1
 
     async def hash(self, password: str) -> str:
         return await self._run(self._hash.hash, password)
@@ -60,13 +81,8 @@ class PasswordHasher:
         self._hash.verify(password, self._dummy_hash)
 
     async def _run(self, function: Callable[..., Result], *args: str) -> Result:
-        if self._admitted >= self._capacity:
-            raise PasswordHashingBusy
-        self._admitted += 1
-        try:
+        with self.slot():
             return await asyncio.get_running_loop().run_in_executor(self._workers, function, *args)
-        finally:
-            self._admitted -= 1
 
     def close(self) -> None:
         self._workers.shutdown(wait=False, cancel_futures=True)
