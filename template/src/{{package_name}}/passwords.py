@@ -4,7 +4,8 @@ stalls other requests or waits out a timeout.
 
 A login takes its place (`slot`) before any other work, so the logins refused cost nothing but
 the refusal: no database query, no counter. The hashing threads run at a lower priority than the
-event loop, so while a storm keeps every core busy the requests that need no hash come first.
+event loop (the lowest there is), so while a storm keeps every core busy the requests that need
+no hash come first.
 Argon2's cost comes from the settings; a hash made with other parameters, or a bcrypt hash
 imported from another system, still verifies and is replaced at the user's next login.
 """
@@ -91,7 +92,7 @@ class PasswordHasher:
 def _yield_to_requests() -> None:
     # Linux schedules each thread on its own niceness, and Argon2's lane threads inherit it.
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 def password_hasher(settings: Settings) -> PasswordHasher:
