@@ -149,7 +149,7 @@ class Service:
         claims = {"iss": self.url, "aud": self.url, "sub": "alice", "client_id": "first-party", "scope": "profile"}
         return [
             jwt.encode(
-                {**claims, "iat": now, "exp": now + 3600, "jti": secrets.token_urlsafe(16)},
+                {**claims, "iat": now, "exp": now + 1800, "jti": secrets.token_urlsafe(16)},
                 key,
                 algorithm=algorithm,
                 headers=template,

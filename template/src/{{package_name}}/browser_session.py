@@ -27,12 +27,19 @@ def _key(session_id: str) -> str:
     return "session:" + hashlib.sha256(session_id.encode()).hexdigest()
 
 
-async def start_session(store: TokenStore, settings: Settings, response: Response, username: str) -> None:
-    """A new session id at every login, so an id planted before it is worth nothing."""
+async def start_session(
+    store: TokenStore, settings: Settings, request: Request, response: Response, username: str
+) -> None:
+    """A new session id and a new CSRF token at every login, so nothing planted or seen before it
+    is worth anything; the browser's earlier session ends."""
+    earlier = request.cookies.get(SESSION_COOKIE)
+    if earlier:
+        await store.delete(_key(earlier))
     session_id = secrets.token_urlsafe(32)
     ttl = settings.session_lifetime_minutes * 60
     await store.put(_key(session_id), {"username": username, "auth_time": int(time.time())}, ttl)
     _set_cookie(response, settings, SESSION_COOKIE, session_id, ttl)
+    set_csrf_cookie(response, settings, secrets.token_urlsafe(32))
 
 
 async def current_session(store: TokenStore, request: Request) -> BrowserSession | None:
@@ -61,7 +68,10 @@ def set_csrf_cookie(response: Response, settings: Settings, token: str) -> None:
 
 def csrf_is_valid(request: Request, submitted: str | None) -> bool:
     expected = request.cookies.get(CSRF_COOKIE)
-    return bool(expected and submitted) and hmac.compare_digest(str(expected), str(submitted))
+    if not (expected and submitted):
+        return False
+    # Compared as bytes: compare_digest refuses str with characters outside ASCII.
+    return hmac.compare_digest(expected.encode("utf-8", "surrogatepass"), submitted.encode("utf-8", "surrogatepass"))
 
 
 def _set_cookie(response: Response, settings: Settings, name: str, value: str, max_age: int) -> None:

@@ -1,7 +1,6 @@
 """Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3)."""
 
 import base64
-import binascii
 from urllib.parse import unquote_plus
 
 from fastapi import Request, status
@@ -53,7 +52,7 @@ def _basic_credentials(request: Request) -> tuple[str | None, str | None]:
         return None, None
     try:
         decoded = base64.b64decode(credentials, validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not ASCII, not base64, or not UTF-8 inside
         raise invalid_client() from None
     client_id, separator, secret = decoded.partition(":")
     if not separator:

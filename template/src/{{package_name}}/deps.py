@@ -107,7 +107,12 @@ async def current_token(
     if access is None:
         try:
             access = verify_access_token(
-                token, state.keys, issuer=issuer, audience=audience, leeway=settings.leeway_seconds
+                token,
+                state.keys,
+                issuer=issuer,
+                audience=audience,
+                leeway=settings.leeway_seconds,
+                max_lifetime=settings.access_token_expire_minutes * 60,
             )
         except InvalidTokenError:
             raise bearer_challenge(settings.realm, "invalid_token", INVALID_TOKEN) from None

@@ -3,7 +3,6 @@
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, HTTPException, Request, status
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
@@ -11,6 +10,7 @@ from .passwords import PasswordHashingBusy
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 BUSY_RETRY_AFTER_SECONDS = "1"
+UNPROCESSABLE = 422
 
 
 class TokenEndpointError(Exception):
@@ -68,7 +68,9 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     # OAuth2 clients understand only RFC 6749 errors from the token endpoint, never a 422.
     if request.scope.get("route") is not None and getattr(request.scope["route"], "name", "") == "token":
         return await _token_endpoint_error(request, TokenEndpointError("invalid_request", "The request is malformed"))
-    return await request_validation_exception_handler(request, exc)
+    # Where and what, never the value sent: it may be a password, and may not even encode.
+    errors = [{"loc": error["loc"], "msg": error["msg"], "type": error["type"]} for error in exc.errors()]
+    return JSONResponse({"detail": errors}, status_code=UNPROCESSABLE)
 
 
 def unavailable(dependency: str) -> Callable[[Request, Exception], Awaitable[Response]]:

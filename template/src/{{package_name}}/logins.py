@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from . import login_attempts
 from .config import Settings
 from .models import User
-from .passwords import MAX_PASSWORD_LENGTH, PasswordHasher
+from .passwords import PasswordHasher, is_acceptable
 from .token_store import TokenStore
 from .users import MAX_USERNAME_LENGTH, authenticate
 
@@ -27,7 +27,7 @@ async def log_in(
 ) -> User:
     """The user these credentials log in, or LoginFailed; TooManyFailedLogins when paused,
     PasswordHashingBusy when the service cannot check a password now."""
-    if not username or len(username) > MAX_USERNAME_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+    if not username or len(username) > MAX_USERNAME_LENGTH or not is_acceptable(password):
         # No such account can exist: refused before anything is counted, stored or hashed.
         raise LoginFailed
     # Taken first: a login refused for want of a place touches neither the database nor a counter.

@@ -34,6 +34,17 @@ Result = TypeVar("Result")
 _holding_slot: ContextVar[bool] = ContextVar("holding_password_slot", default=False)
 
 
+def is_acceptable(password: str) -> bool:
+    """Short enough to hash, and text that UTF-8 can encode (JSON can carry lone surrogates)."""
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return False
+    try:
+        password.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class PasswordHashingBusy(Exception):
     """Every hashing slot is taken and the queue is full: the caller should try again shortly."""
 
@@ -67,7 +78,7 @@ class PasswordHasher:
 
     async def verify(self, password: str, password_hash: str | None) -> tuple[bool, str | None]:
         """Whether the password matches, and a fresh hash when the stored one is outdated."""
-        if len(password) > MAX_PASSWORD_LENGTH:
+        if not is_acceptable(password):
             return False, None
         if password_hash is None:
             await self._run(self._verify_against_dummy, password)

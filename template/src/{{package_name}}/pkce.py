@@ -7,8 +7,9 @@ import re
 
 METHOD = "S256"
 # RFC 7636 §4.1: 43 to 128 unreserved characters.
-VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
-CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
+# Matched whole (fullmatch): `$` would also accept a trailing newline.
+CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def challenge_of(verifier: str) -> str:
@@ -16,4 +17,4 @@ def challenge_of(verifier: str) -> str:
 
 
 def verifier_matches(verifier: str, challenge: str) -> bool:
-    return bool(VERIFIER.match(verifier)) and hmac.compare_digest(challenge_of(verifier), challenge)
+    return bool(VERIFIER.fullmatch(verifier)) and hmac.compare_digest(challenge_of(verifier), challenge)

@@ -64,8 +64,16 @@ def issue_access_token(
     return jwt.encode(claims, keys.signing_key, algorithm=keys.algorithm, headers=headers)
 
 
-def verify_access_token(token: str, keys: KeySet, *, issuer: str, audience: str, leeway: int) -> AccessToken:
-    """Check the header, the signature with the pinned algorithm, and every required claim (RFC 9068 §4)."""
+def verify_access_token(
+    token: str, keys: KeySet, *, issuer: str, audience: str, leeway: int, max_lifetime: int
+) -> AccessToken:
+    """Check the header, the signature with the pinned algorithm, and every required claim (RFC 9068 §4).
+
+    Stricter than PyJWT alone: NumericDates must be JSON numbers (RFC 7519 §2; PyJWT takes "123"),
+    segments unpadded base64url (RFC 7515 §2), `sub` not empty, and no token may live longer than
+    `max_lifetime` seconds plus the leeway, so a key that leaked cannot mint tokens for a century."""
+    if "=" in token:
+        raise InvalidTokenError("padded segment")
     header = _unverified_header(token)
     # Keys carried in the token (jwk, jku, x5u, x5c) are never used: `kid` only picks one of ours.
     key = keys.verification_keys.get(str(header.get("kid")))
@@ -87,6 +95,7 @@ def verify_access_token(token: str, keys: KeySet, *, issuer: str, audience: str,
         )
     except jwt.PyJWTError as exc:
         raise InvalidTokenError(str(exc)) from None
+    _check_claims(claims, max_lifetime + leeway)
     grant_id = claims.get("grant_id")
     return AccessToken(
         subject=str(claims["sub"]),
@@ -98,6 +107,17 @@ def verify_access_token(token: str, keys: KeySet, *, issuer: str, audience: str,
         grant_id=None if grant_id is None else str(grant_id),
         claims=claims,
     )
+
+
+def _check_claims(claims: dict[str, Any], longest_lifetime: int) -> None:
+    for name in ("exp", "iat", "nbf"):
+        value = claims.get(name)
+        if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InvalidTokenError(f"{name} is not a number")
+    if not isinstance(claims["sub"], str) or not claims["sub"]:
+        raise InvalidTokenError("empty subject")
+    if claims["exp"] - claims["iat"] > longest_lifetime:
+        raise InvalidTokenError("lives longer than this service issues tokens for")
 
 
 def _unverified_header(token: str) -> dict[str, Any]:

@@ -2,14 +2,14 @@
 
 import time
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .database import end_read
 from .models import User
-from .passwords import MAX_PASSWORD_LENGTH, PasswordHasher
+from .passwords import MAX_PASSWORD_LENGTH, PasswordHasher, is_acceptable
 
 MIN_PASSWORD_LENGTH = 8
 # The users table's limit: a longer name cannot exist, so it is refused before any work.
@@ -29,6 +29,13 @@ class NewUser(BaseModel):
 
     username: str = Field(min_length=1, max_length=MAX_USERNAME_LENGTH, pattern=r"^[A-Za-z0-9_.@+-]+$")
     password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+
+    @field_validator("password")
+    @classmethod
+    def _encodable(cls, password: str) -> str:
+        if not is_acceptable(password):
+            raise ValueError("a password must be text that UTF-8 can encode")
+        return password
 
 
 async def get_user(session: AsyncSession, username: str) -> User | None:

@@ -30,7 +30,7 @@ from ..browser_session import (
 from ..clients import get_client
 from ..config import Settings
 from ..consents import consent_covers, remember_consent
-from ..deps import PasswordHasherDep, SessionDep, SettingsDep, TokenStoreDep, client_address
+from ..deps import PasswordHasherDep, SessionDep, SettingsDep, TokenStoreDep, client_address, issuer_of
 from ..errors import BUSY_RETRY_AFTER_SECONDS
 from ..login_attempts import TooManyFailedLogins
 from ..logins import LoginFailed, log_in
@@ -120,7 +120,9 @@ async def login(
     except ErrorPage as exc:
         return _error_page(request, str(exc))
     except ErrorRedirect as exc:
-        return _redirect(exc.redirect_uri, auth.state, error=exc.error, error_description=exc.description)
+        return _redirect(
+            request, settings, exc.redirect_uri, auth.state, error=exc.error, error_description=exc.description
+        )
     try:
         user = await log_in(
             session,
@@ -146,7 +148,7 @@ async def login(
     response = RedirectResponse(
         str(request.url_for("authorize").include_query_params(**auth.params())), status.HTTP_303_SEE_OTHER
     )
-    await start_session(store, settings, response, user.username)
+    await start_session(store, settings, request, response, user.username)
     return response
 
 
@@ -173,7 +175,9 @@ async def _respond(
     except ErrorPage as exc:
         return _error_page(request, str(exc))
     except ErrorRedirect as exc:
-        return _redirect(exc.redirect_uri, auth.state, error=exc.error, error_description=exc.description)
+        return _redirect(
+            request, settings, exc.redirect_uri, auth.state, error=exc.error, error_description=exc.description
+        )
     browser = await current_session(store, request)
     user = None if browser is None else await get_user(session, browser.username)
     if browser is None or user is None or user.disabled:
@@ -181,12 +185,15 @@ async def _respond(
     scopes = valid.scopes & user.allowed_scopes
     if decision is not None:
         if decision["decision"] != "approve":
-            return _redirect(valid.redirect_uri, auth.state, error="access_denied", error_description="Denied")
+            return _redirect(
+                request, settings, valid.redirect_uri, auth.state, error="access_denied", error_description="Denied"
+            )
         if decision["remember"]:
             await remember_consent(session, user.username, valid.client.client_id, scopes)
     elif not await consent_covers(session, user.username, valid.client.client_id, scopes):
         return _consent_page(request, settings, auth, valid.client, scopes, user)
-    return await _redirect_with_code(store, auth, valid, scopes, browser)
+    code = await _issue_code(store, auth, valid, scopes, browser)
+    return _redirect(request, settings, valid.redirect_uri, auth.state, code=code)
 
 
 async def _validate(auth: AuthorizationRequest, session: AsyncSession) -> ValidRequest:
@@ -213,7 +220,7 @@ async def _validate(auth: AuthorizationRequest, session: AsyncSession) -> ValidR
             raise fail("invalid_request", "Public clients must use PKCE (code_challenge with S256)")
         if auth.code_challenge_method is not None:
             raise fail("invalid_request", "code_challenge_method without code_challenge")
-    elif auth.code_challenge_method != pkce.METHOD or not pkce.CHALLENGE.match(auth.code_challenge):
+    elif auth.code_challenge_method != pkce.METHOD or not pkce.CHALLENGE.fullmatch(auth.code_challenge):
         raise fail("invalid_request", "PKCE needs code_challenge_method=S256 and a 43-character code_challenge")
     requested = client.allowed_scopes if auth.scope is None else frozenset(auth.scope.split())
     if not requested <= client.allowed_scopes:
@@ -221,10 +228,10 @@ async def _validate(auth: AuthorizationRequest, session: AsyncSession) -> ValidR
     return ValidRequest(client, redirect_uri, requested)
 
 
-async def _redirect_with_code(
+async def _issue_code(
     store: TokenStore, auth: AuthorizationRequest, valid: ValidRequest, scopes: frozenset[str], browser: BrowserSession
-) -> Response:
-    code = await create_code(
+) -> str:
+    return await create_code(
         store,
         client_id=valid.client.client_id,
         redirect_uri=valid.redirect_uri,
@@ -234,12 +241,13 @@ async def _redirect_with_code(
         code_challenge=auth.code_challenge,
         auth_time=browser.auth_time,
     )
-    return _redirect(valid.redirect_uri, auth.state, code=code)
 
 
-def _redirect(redirect_uri: str, state: str | None, **params: str) -> Response:
+def _redirect(request: Request, settings: Settings, redirect_uri: str, state: str | None, **params: str) -> Response:
     if state is not None:
         params["state"] = state
+    # RFC 9207: the client can tell which server answered, against mix-up attacks.
+    params["iss"] = issuer_of(request, settings)
     separator = "&" if "?" in redirect_uri else "?"
     # 303: after a form's POST the browser follows with a GET, never re-posting the form.
     return RedirectResponse(f"{redirect_uri}{separator}{urlencode(params)}", status.HTTP_303_SEE_OTHER)
