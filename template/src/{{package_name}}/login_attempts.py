@@ -73,5 +73,5 @@ async def succeeded(store: TokenStore, attempt: Attempt) -> None:
 
 
 async def abandoned(store: TokenStore, attempt: Attempt) -> None:
-    """The attempt was not evaluated (the service was busy): it is no failure."""
+    """The attempt could not be evaluated (the database or Redis failed meanwhile): it is no failure."""
     await store.decrement(*attempt.keys)
