@@ -3,14 +3,18 @@
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .passwords import PasswordHashingBusy
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 BUSY_RETRY_AFTER_SECONDS = "1"
 UNPROCESSABLE = 422
+# The endpoints whose clients understand only RFC 6749 §5.2 errors (RFC 7009 §2.2.1, RFC 7662 §2.3).
+OAUTH_ENDPOINTS = frozenset({"token", "revoke", "introspect"})
 
 
 class TokenEndpointError(Exception):
@@ -63,11 +67,28 @@ async def _token_endpoint_error(_request: Request, exc: Exception) -> JSONRespon
     )
 
 
+def _is_oauth_endpoint(request: Request) -> bool:
+    return getattr(request.scope.get("route"), "name", None) in OAUTH_ENDPOINTS
+
+
+async def _malformed_request(request: Request) -> JSONResponse:
+    # Never the parser's own message: it may describe internal state, or quote what was sent.
+    return await _token_endpoint_error(request, TokenEndpointError("invalid_request", "The request is malformed"))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    # A body that cannot be parsed (too large, too many fields, broken multipart) is refused by
+    # the framework before the endpoint runs; OAuth clients still get an RFC 6749 error.
+    if _is_oauth_endpoint(request) and exc.status_code in {status.HTTP_400_BAD_REQUEST, 413}:
+        return await _malformed_request(request)
+    return await http_exception_handler(request, exc)
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    # OAuth2 clients understand only RFC 6749 errors from the token endpoint, never a 422.
-    if request.scope.get("route") is not None and getattr(request.scope["route"], "name", "") == "token":
-        return await _token_endpoint_error(request, TokenEndpointError("invalid_request", "The request is malformed"))
+    if _is_oauth_endpoint(request):
+        return await _malformed_request(request)
     # Where and what, never the value sent: it may be a password, and may not even encode.
     errors = [{"loc": error["loc"], "msg": error["msg"], "type": error["type"]} for error in exc.errors()]
     return JSONResponse({"detail": errors}, status_code=UNPROCESSABLE)
@@ -99,4 +120,5 @@ async def _busy(_request: Request, _exc: Exception) -> Response:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TokenEndpointError, _token_endpoint_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(PasswordHashingBusy, _busy)
