@@ -5,8 +5,7 @@ redirect URI gets an error page, never a redirect (§4.1.2.1); every other error
 client's redirect URI with `error` and `state`.
 """
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -15,8 +14,9 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import ImmutableMultiDict
 
-from .. import pkce
+from .. import pkce, redirect_uris
 from ..authorization_codes import create_code
 from ..browser_session import (
     BrowserSession,
@@ -62,13 +62,21 @@ class AuthorizationRequest:
     state: str | None = None
     code_challenge: str | None = None
     code_challenge_method: str | None = None
+    # Parameters sent more than once, which RFC 6749 §3.1 forbids: the request fails.
+    repeated: frozenset[str] = field(default=frozenset(), repr=False)
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> "AuthorizationRequest":
-        return cls(**{field.name: _text(values.get(field.name)) for field in fields(cls)})
+    def from_mapping(cls, values: ImmutableMultiDict[str, Any]) -> "AuthorizationRequest":
+        names = [field.name for field in fields(cls) if field.name != "repeated"]
+        repeated = frozenset(name for name in names if len(values.getlist(name)) > 1)
+        return cls(**{name: _text(values.get(name)) for name in names}, repeated=repeated)
 
     def params(self) -> dict[str, str]:
-        return {field.name: value for field in fields(self) if (value := getattr(self, field.name)) is not None}
+        return {
+            field.name: value
+            for field in fields(self)
+            if field.name != "repeated" and (value := getattr(self, field.name)) is not None
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,13 +205,15 @@ async def _respond(
 
 
 async def _validate(auth: AuthorizationRequest, session: AsyncSession) -> ValidRequest:
+    if {"client_id", "redirect_uri"} & auth.repeated:
+        raise ErrorPage("This request names its application or its return address more than once.")
     client = None if not auth.client_id else await get_client(session, auth.client_id)
     if client is None:
         raise ErrorPage("This application is not registered here.")
-    registered = client.allowed_redirect_uris
+    registered = redirect_uris.usable(client.allowed_redirect_uris)
     if auth.redirect_uri is None and len(registered) == 1:
         redirect_uri = registered[0]
-    elif auth.redirect_uri in registered:
+    elif auth.redirect_uri is not None and redirect_uris.is_registered(auth.redirect_uri, registered):
         redirect_uri = auth.redirect_uri
     else:
         raise ErrorPage("This application asked to send you to an address it has not registered.")
@@ -211,6 +221,8 @@ async def _validate(auth: AuthorizationRequest, session: AsyncSession) -> ValidR
     def fail(error: str, description: str) -> ErrorRedirect:
         return ErrorRedirect(redirect_uri, error, description)
 
+    if auth.repeated:
+        raise fail("invalid_request", f"Repeated parameter: {', '.join(sorted(auth.repeated))}")
     if "authorization_code" not in client.allowed_grant_types:
         raise fail("unauthorized_client", "This client may not use the authorization code grant")
     if auth.response_type != "code":

@@ -1,0 +1,59 @@
+"""Redirect URIs: which a client may register (RFC 9700 §4.1) and which a request may name (RFC 8252 §7.3)."""
+
+from collections.abc import Iterable
+from urllib.parse import SplitResult, urlsplit
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+MAX_LENGTH = 2000
+
+
+def problem(uri: str) -> str | None:
+    """Why `uri` cannot be a redirect URI, or None when it can."""
+    if len(uri) > MAX_LENGTH:
+        return f"is longer than {MAX_LENGTH} characters"
+    if any(character.isspace() or not character.isprintable() for character in uri):
+        return "contains whitespace or control characters"
+    parts = _split(uri)
+    if parts is None or not parts.scheme:
+        return "is not an absolute URL"
+    if parts.scheme not in {"https", "http"}:
+        return "must be https (or loopback http)"
+    if not parts.hostname:
+        return "is not an absolute URL"
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        return "must be https (or loopback http)"
+    if parts.username is not None or parts.password is not None:
+        return "must not carry credentials"
+    if "#" in uri:
+        return "must be without # (a fragment)"
+    return None
+
+
+def usable(registered: Iterable[str]) -> list[str]:
+    """The registered URIs that are valid today (clients registered before a rule was added keep the rest)."""
+    return [uri for uri in registered if problem(uri) is None]
+
+
+def is_registered(requested: str, registered: Iterable[str]) -> bool:
+    """Whether the request may name `requested`: one of the registered URIs, compared as strings,
+    except that a loopback URI may name any port, which a native app learns only when it starts."""
+    allowed = usable(registered)
+    if requested in allowed:
+        return True
+    parts = _split(requested)
+    if parts is None or parts.scheme != "http" or problem(requested) is not None:
+        return False
+    return any(_without_port(parts) == _without_port(other) for other in map(_split, allowed) if other is not None)
+
+
+def _split(uri: str) -> SplitResult | None:
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 (a port that is not a number in range raises here)
+    except ValueError:
+        return None
+    return parts
+
+
+def _without_port(parts: SplitResult) -> tuple[str, str | None, str, str]:
+    return parts.scheme, parts.hostname, parts.path, parts.query
