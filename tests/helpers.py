@@ -63,10 +63,14 @@ def uvicorn_command(package: str) -> Callable[[int], list[str]]:
 
 @contextmanager
 def running_service(
-    project: Path, package: str, env: Mapping[str, str] | None = None, command: Callable[[int], list[str]] | None = None
+    project: Path,
+    package: str,
+    env: Mapping[str, str] | None = None,
+    command: Callable[[int], list[str]] | None = None,
+    log: list[str] | None = None,
 ) -> Iterator[str]:
     """Start the service in the project folder (`uvicorn PACKAGE.main:app` from src/ unless a command
-    for an installed project is given); yield its base URL; stop it cleanly."""
+    for an installed project is given); yield its base URL; stop it cleanly; append its output to `log`."""
     port = free_port()
     process = subprocess.Popen(
         (command or uvicorn_command(package))(port),
@@ -87,6 +91,8 @@ def running_service(
         except subprocess.TimeoutExpired:
             process.kill()
             output, _ = process.communicate()
+    if log is not None:
+        log.append(output)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal.
     assert process.returncode in (0, -signal.SIGTERM), f"the service did not stop cleanly:\n{output}"
     assert "Application shutdown complete" in output, output

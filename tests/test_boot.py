@@ -41,7 +41,8 @@ def test_service_boots_and_serves_the_token_flow(project_copy: Callable[..., Pat
     created = run_module(project, PACKAGE, "create-user", "alice", "--password", PASSWORD, "--scope", "profile")
     assert created.returncode == 0, created.stderr
 
-    with running_service(project, PACKAGE) as base_url:
+    log: list[str] = []
+    with running_service(project, PACKAGE, log=log) as base_url:
         response = password_token(base_url, "alice")
         assert response.status_code == 200, response.text
         token = response.json()["access_token"]
@@ -72,7 +73,14 @@ def test_service_boots_and_serves_the_token_flow(project_copy: Callable[..., Pat
         assert wrong.status_code == 400
         assert wrong.json() == {"error": "invalid_grant", "error_description": "Incorrect username or password"}
 
+        in_query = httpx.get(f"{base_url}/protected", params={"access_token": token})
+        assert in_query.status_code == 401
+
         claims = _verify_independently(base_url, token, algorithm, project)
+    assert "/protected?access_token=[redacted]" in log[0]
+    assert token not in log[0]
+    assert PASSWORD not in log[0]
+    assert "not the password" not in log[0]
     assert claims["iss"] == base_url
     assert claims["sub"] == "alice"
     assert claims["scope"] == "profile"
