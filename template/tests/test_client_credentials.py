@@ -15,7 +15,7 @@ def test_token_names_the_client_and_has_no_refresh_token(client: TestClient, reg
     body = response.json()
     assert "refresh_token" not in body
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})
-    assert claims["sub"] == client_id
+    assert claims["sub"] == "client:" + client_id
     assert claims["client_id"] == client_id
     assert claims["scope"] == "reports:read"
     assert client.get("/reports", headers=bearer(body["access_token"])).status_code == 200

@@ -9,9 +9,9 @@ concurrent attempts never pass a limit; a refused or successful attempt is taken
 """
 
 import hashlib
-import unicodedata
 from dataclasses import dataclass
 
+from .casefold import folded
 from .config import Settings
 from .token_store import TokenStore
 
@@ -43,15 +43,11 @@ def _key(kind: str, *parts: str) -> str:
     return f"failed-logins:{kind}:{digest}"
 
 
-def _account(username: str) -> str:
-    # One account under every spelling a database may match it by (MySQL compares without case).
-    return unicodedata.normalize("NFKC", username).casefold()
-
-
 async def begin(store: TokenStore, settings: Settings, username: str, address: str) -> Attempt:
     """Count the attempt, or refuse it when a limit is reached; counted by name whether or not the
     user exists, so a refusal reveals nothing either."""
-    account = _account(username)
+    # One account under every spelling that logs into it.
+    account = folded(username)
     attempt = Attempt(_key("account-address", account, address), _key("account", account), _key("address", address))
     limits = {
         attempt.account_at_address: (settings.max_failed_logins, settings.failed_login_window_seconds),

@@ -2,16 +2,17 @@
 
 import time
 
-from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import select, update
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from . import password_policy
+from .casefold import folded
 from .database import end_read
 from .models import User
-from .passwords import MAX_PASSWORD_LENGTH, PasswordHasher, is_acceptable
+from .passwords import MAX_PASSWORD_LENGTH, PasswordHasher
 
-MIN_PASSWORD_LENGTH = 8
 # The users table's limit: a longer name cannot exist, so it is refused before any work.
 MAX_USERNAME_LENGTH = 150
 
@@ -28,22 +29,28 @@ class NewUser(BaseModel):
     """What it takes to create a user; the CLI and the registration endpoint both check it."""
 
     username: str = Field(min_length=1, max_length=MAX_USERNAME_LENGTH, pattern=r"^[A-Za-z0-9_.@+-]+$")
-    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+    password: str = Field(min_length=password_policy.MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
-    @field_validator("password")
-    @classmethod
-    def _encodable(cls, password: str) -> str:
-        if not is_acceptable(password):
-            raise ValueError("a password must be text that UTF-8 can encode")
-        return password
+    @model_validator(mode="after")
+    def _acceptable_password(self) -> "NewUser":
+        if (problem := password_policy.problem(self.password, self.username)) is not None:
+            raise ValueError(problem)
+        return self
+
+
+def username_key(username: str) -> str:
+    """What two accounts may not share: their names compared without case, on every database."""
+    return folded(username)
 
 
 async def get_user(session: AsyncSession, username: str) -> User | None:
+    """The user of this name: spelled exactly so, or else the one whose name differs only in case."""
     if len(username) > MAX_USERNAME_LENGTH:
         return None
-    user: User | None = await session.scalar(select(User).where(User.username == username))
+    matches = select(User).where(or_(User.username == username, User.username_key == username_key(username)))
+    found = list(await session.scalars(matches))
     await end_read(session)
-    return user
+    return next((user for user in found if user.username == username), found[0] if found else None)
 
 
 async def create_user(
@@ -51,6 +58,7 @@ async def create_user(
 ) -> User:
     user = User(
         username=new_user.username,
+        username_key=username_key(new_user.username),
         password_hash=await passwords.hash(new_user.password),
         scopes=" ".join(sorted(scopes)),
     )
@@ -65,18 +73,20 @@ async def create_user(
 
 async def set_password(session: AsyncSession, passwords: PasswordHasher, username: str, password: str) -> None:
     """Change the password; refresh tokens granted before now stop working."""
-    NewUser(username=username, password=password)  # the same rules as for a new user
-    values = {"password_hash": await passwords.hash(password), "credentials_changed_at": int(time.time())}
-    result = await session.execute(update(User).where(User.username == username).values(**values))
-    if getattr(result, "rowcount", 0) == 0:
+    user = await get_user(session, username)
+    if user is None:
         raise UnknownUserError(username)
+    NewUser(username=user.username, password=password)  # the same rules as for a new user
+    values = {"password_hash": await passwords.hash(password), "credentials_changed_at": int(time.time())}
+    await session.execute(update(User).where(User.id == user.id).values(**values))
     await session.commit()
 
 
 async def disable_user(session: AsyncSession, username: str) -> None:
-    result = await session.execute(update(User).where(User.username == username).values(disabled=True))
-    if getattr(result, "rowcount", 0) == 0:
+    user = await get_user(session, username)
+    if user is None:
         raise UnknownUserError(username)
+    await session.execute(update(User).where(User.id == user.id).values(disabled=True))
     await session.commit()
 
 

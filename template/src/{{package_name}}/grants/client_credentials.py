@@ -1,6 +1,7 @@
 """The client credentials grant (RFC 6749 §4.4): a confidential client acting for itself.
 
-The token's subject is the client; no refresh token is issued (§4.4.3).
+The token's subject is the client, as `client:CLIENT_ID`: usernames cannot contain `:`, so no user's
+tokens can ever carry a client's subject (RFC 9068 §5, RFC 9700 §4.15). No refresh token (§4.4.3).
 """
 
 from ..client_auth import invalid_client
@@ -8,6 +9,7 @@ from ..errors import TokenEndpointError
 from . import Context, Grant, TokenRequest, require_grant_type, settle_scopes
 
 GRANT_TYPE = "client_credentials"
+CLIENT_SUBJECT_PREFIX = "client:"
 
 
 async def exchange(request: TokenRequest, _context: Context) -> Grant:
@@ -18,5 +20,7 @@ async def exchange(request: TokenRequest, _context: Context) -> Grant:
         raise TokenEndpointError("unauthorized_client", "A public client cannot use client credentials")
     require_grant_type(client, GRANT_TYPE)
     return Grant(
-        subject=client.client_id, client_id=client.client_id, scopes=settle_scopes(request.scope, client.allowed_scopes)
+        subject=CLIENT_SUBJECT_PREFIX + client.client_id,
+        client_id=client.client_id,
+        scopes=settle_scopes(request.scope, client.allowed_scopes),
     )

@@ -1,15 +1,42 @@
-"""Self-registration, mounted only when ALLOW_REGISTRATION is true."""
+"""Self-registration, mounted only when ALLOW_REGISTRATION is true.
 
-from fastapi import APIRouter, HTTPException, status
+The rules for names and passwords are those of every account (`users.NewUser`); each address may
+register MAX_REGISTRATIONS_PER_ADDRESS times per REGISTRATION_WINDOW_SECONDS, so that no one
+fills the users table or probes for taken names at speed.
+"""
 
-from ..deps import PasswordHasherDep, SessionDep
+import hashlib
+
+from fastapi import APIRouter, HTTPException, Request, status
+
+from ..deps import PasswordHasherDep, SessionDep, SettingsDep, TokenStoreDep, client_address
 from ..users import NewUser, UserExistsError, create_user
 
 router = APIRouter(tags=["users"])
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED)
-async def register(new_user: NewUser, session: SessionDep, passwords: PasswordHasherDep) -> dict[str, str]:
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "The username is taken"}, 429: {"description": "Too many registrations"}},
+)
+async def register(
+    new_user: NewUser,
+    request: Request,
+    session: SessionDep,
+    store: TokenStoreDep,
+    settings: SettingsDep,
+    passwords: PasswordHasherDep,
+) -> dict[str, str]:
+    window = settings.registration_window_seconds
+    key = "registrations:" + hashlib.sha256(client_address(request).encode()).hexdigest()
+    counts = await store.increment({key: window})
+    if counts[key] > settings.max_registrations_per_address:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "Too many registrations from this address; try again later",
+            headers={"Retry-After": str(window)},
+        )
     try:
         user = await create_user(session, passwords, new_user)
     except UserExistsError:
