@@ -135,18 +135,41 @@ def test_client_credentials_token_belongs_to_the_client(service: Service, dashbo
     description = introspect(service, dashboard, token["access_token"])
     assert set(description) == INTROSPECTION_FIELDS
     assert description["active"] is True
-    assert description["sub"] == description["client_id"] == dashboard.client_id
+    assert description["client_id"] == dashboard.client_id
+    # A subject no username can be (RFC 9068 §5): a user named like the client is someone else.
+    assert description["sub"] == "client:" + dashboard.client_id
     assert description["iss"] == service.metadata["issuer"]
     assert description["scope"] == "profile reports:read"
     assert protected(service, token["access_token"]).json()["message"] == (
-        f"Hello, {dashboard.client_id}! This is a protected route."
+        f"Hello, client:{dashboard.client_id}! This is a protected route."
     )
 
     with OAuth2Client(
         dashboard.client_id, dashboard.client_secret, token_endpoint_auth_method="client_secret_post"
     ) as posting:
         posted = posting.fetch_token(service.metadata["token_endpoint"], grant_type="client_credentials")
-    assert introspect(service, dashboard, posted["access_token"])["sub"] == dashboard.client_id
+    assert introspect(service, dashboard, posted["access_token"])["sub"] == "client:" + dashboard.client_id
+
+
+def test_only_a_client_allowed_to_introspect_learns_of_other_clients_tokens(
+    service: Service, dashboard: OAuth2Client
+) -> None:
+    token = dashboard.fetch_token(service.metadata["token_endpoint"], username=USERNAME, password=PASSWORD)
+    endpoint = service.metadata["introspection_endpoint"]
+    allowed = service.register_client("Reports API", "--grant-type", "client_credentials", "--introspect")
+    other = service.register_client("Other app", "--grant-type", "client_credentials")
+
+    with OAuth2Client(allowed["client_id"], allowed["client_secret"]) as resource_server:
+        described = resource_server.introspect_token(endpoint, token=token["access_token"]).json()
+    with OAuth2Client(other["client_id"], other["client_secret"]) as stranger:
+        hidden = [
+            stranger.introspect_token(endpoint, token=token[kind]).json() for kind in ("access_token", "refresh_token")
+        ]
+
+    assert described["active"] is True
+    assert described["sub"] == USERNAME
+    assert described["client_id"] == dashboard.client_id
+    assert hidden == [{"active": False}, {"active": False}]
 
 
 def test_password_grant_tokens_reach_the_protected_resource(service: Service, dashboard: OAuth2Client) -> None:
