@@ -1,0 +1,107 @@
+"""A generated service's image: built with podman from its own Dockerfile, run as deployed."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .containers import build, podman, slim_python_base
+from .helpers import PASSWORD, free_port
+
+PACKAGE = "my_service"
+PLANTED = "planted-secret-" + secrets.token_hex(8)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def image(make_project: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The default service's image, built from a checkout holding what a developer's would: a .env,
+    keys, a database and a virtual environment, none of which may reach the image."""
+    project = Path(shutil.copytree(make_project(), tmp_path_factory.mktemp("image") / "service"))
+    (project / ".env").write_text(f"SECRET_KEY={PLANTED}\n", encoding="utf-8")
+    (project / "var" / "keys").mkdir(parents=True)
+    (project / "var" / "keys" / "signing.pem").write_text(PLANTED, encoding="utf-8")
+    (project / "var" / f"{PACKAGE}.db").write_text(PLANTED, encoding="utf-8")
+    (project / ".venv").mkdir()
+    (project / ".venv" / "planted").write_text(PLANTED, encoding="utf-8")
+    tag = f"localhost/oauthgen-test-service:{secrets.token_hex(4)}"
+    build(project, tag, "--build-arg", f"BASE_IMAGE={slim_python_base()}")
+    yield tag
+    podman("image", "rm", "--force", tag, check=False)
+
+
+def test_the_image_runs_as_a_user_of_its_own_with_nothing_local_inside(image: str) -> None:
+    user = podman("image", "inspect", "--format", "{{.Config.User}}", image).stdout.strip()
+    uid = podman("run", "--rm", image, "id", "-u").stdout.strip()
+    planted = podman(
+        "run",
+        "--rm",
+        image,
+        "sh",
+        "-c",
+        f"grep -rIl {PLANTED} /app /opt /usr/local /etc /root /tmp 2>/dev/null; find / -xdev -name .env 2>/dev/null",
+        check=False,
+    ).stdout
+
+    assert user == "app"
+    assert uid not in {"", "0"}
+    assert planted.strip() == ""
+
+
+def test_the_image_serves_the_seed_flow_and_its_health_checks_pass(image: str) -> None:
+    port = free_port()
+    volume = f"oauthgen-test-{secrets.token_hex(4)}"
+    name = f"oauthgen-test-{secrets.token_hex(4)}"
+    settings = ["-e", f"ISSUER=http://127.0.0.1:{port}", "-e", f"SECRET_KEY={secrets.token_urlsafe(64)}"]
+    run = ["run", "--rm", "--network=host", "--volume", f"{volume}:/app/var", *settings, image]
+    podman("volume", "create", volume)
+    try:
+        assert "up to date" in podman(*run, "python", "-m", PACKAGE, "migrate").stdout
+        podman(*run, "python", "-m", PACKAGE, "create-user", "alice", "--password", PASSWORD, "--scope", "profile")
+        # Production grants passwords to registered first-party clients only.
+        registered = podman(*run, "python", "-m", PACKAGE, "create-client", "App", "--grant-type", "password", "--json")
+        credentials = json.loads(registered.stdout)
+        podman("run", "--detach", "--name", name, *run[2:5], "-e", f"PORT={port}", *settings, image)
+        base_url = f"http://127.0.0.1:{port}"
+        _wait_until_ready(base_url, name)
+
+        token = httpx.post(
+            f"{base_url}/token",
+            data={"grant_type": "password", "username": "alice", "password": PASSWORD},
+            auth=(credentials["client_id"], credentials["client_secret"]),
+            timeout=30,
+        )
+        assert token.status_code == 200, token.text
+        access_token = token.json()["access_token"]
+        protected = httpx.get(f"{base_url}/protected", headers={"Authorization": f"Bearer {access_token}"})
+        assert protected.json() == {"message": "Hello, alice! This is a protected route."}
+        assert httpx.get(f"{base_url}/docs").status_code == 404, "production serves no API docs"
+
+        assert podman("healthcheck", "run", name, check=False).returncode == 0
+        assert podman("exec", name, "python", "-m", PACKAGE, "check-health", "--ready", check=False).returncode == 0
+        database = podman("exec", name, "stat", "-c", "%a %U", f"/app/var/{PACKAGE}.db").stdout.split()
+        assert database == ["600", "app"]
+    finally:
+        podman("rm", "--force", name, check=False)
+        podman("volume", "rm", "--force", volume, check=False)
+
+
+def _wait_until_ready(base_url: str, name: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    logs = podman("logs", name, check=False)
+    raise AssertionError(f"the container did not become ready:\n{logs.stdout}\n{logs.stderr}")
