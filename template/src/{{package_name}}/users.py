@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .database import end_read
+from .database import can_hold, end_read
 from .models import User
 from .passwords import MAX_PASSWORD_LENGTH, PasswordHasher, is_acceptable
 
@@ -39,7 +39,8 @@ class NewUser(BaseModel):
 
 
 async def get_user(session: AsyncSession, username: str) -> User | None:
-    if len(username) > MAX_USERNAME_LENGTH:
+    # A login may send any text; no user has a name the table could not hold.
+    if len(username) > MAX_USERNAME_LENGTH or not can_hold(username):
         return None
     user: User | None = await session.scalar(select(User).where(User.username == username))
     await end_read(session)
