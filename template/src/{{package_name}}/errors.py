@@ -1,5 +1,6 @@
 """OAuth2 error answers: RFC 6749 §5.2 at the token endpoint, RFC 6750 §3 on protected resources."""
 
+import re
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, HTTPException, Request, status
@@ -15,6 +16,13 @@ BUSY_RETRY_AFTER_SECONDS = "1"
 UNPROCESSABLE = 422
 # The endpoints whose clients understand only RFC 6749 §5.2 errors (RFC 7009 §2.2.1, RFC 7662 §2.3).
 OAUTH_ENDPOINTS = frozenset({"token", "revoke", "introspect"})
+# RFC 6749 §4.1.2.1 and §5.2: an error_description is printable ASCII other than '"' and '\'.
+_NOT_IN_A_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+
+
+def error_description(text: str) -> str:
+    """`text` with every character an error_description may not have replaced by '?'."""
+    return _NOT_IN_A_DESCRIPTION.sub("?", text)
 
 
 class TokenEndpointError(Exception):
@@ -27,6 +35,9 @@ class TokenEndpointError(Exception):
         status_code: int = status.HTTP_400_BAD_REQUEST,
         headers: dict[str, str] | None = None,
     ) -> None:
+        # Descriptions may quote what the client sent (a grant_type, a parameter's name, a scope),
+        # which may be any text at all.
+        description = error_description(description)
         super().__init__(description)
         self.error = error
         self.description = description

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import password_policy
 from .casefold import folded
-from .database import end_read
+from .database import can_hold, end_read
 from .models import User
 from .passwords import MAX_PASSWORD_LENGTH, PasswordHasher
 
@@ -45,7 +45,8 @@ def username_key(username: str) -> str:
 
 async def get_user(session: AsyncSession, username: str) -> User | None:
     """The user of this name: spelled exactly so, or else the one whose name differs only in case."""
-    if len(username) > MAX_USERNAME_LENGTH:
+    # A login may send any text; no user has a name the table could not hold.
+    if len(username) > MAX_USERNAME_LENGTH or not can_hold(username):
         return None
     matches = select(User).where(or_(User.username == username, User.username_key == username_key(username)))
     found = list(await session.scalars(matches))

@@ -31,7 +31,7 @@ from ..clients import get_client
 from ..config import Settings
 from ..consents import consent_covers, remember_consent
 from ..deps import PasswordHasherDep, SessionDep, SettingsDep, TokenStoreDep, client_address, issuer_of
-from ..errors import BUSY_RETRY_AFTER_SECONDS
+from ..errors import BUSY_RETRY_AFTER_SECONDS, error_description
 from ..login_attempts import TooManyFailedLogins
 from ..logins import LoginFailed, log_in
 from ..models import Client, User
@@ -92,6 +92,8 @@ class ErrorPage(Exception):
 
 class ErrorRedirect(Exception):
     def __init__(self, redirect_uri: str, error: str, description: str) -> None:
+        # As at the token endpoint: a description may quote the client's scope, which may be any text.
+        description = error_description(description)
         super().__init__(description)
         self.redirect_uri = redirect_uri
         self.error = error
