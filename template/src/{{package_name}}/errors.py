@@ -20,8 +20,14 @@ OAUTH_ENDPOINTS = frozenset({"token", "revoke", "introspect"})
 _NOT_IN_A_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 
 
+# An error names what was wrong, not all of it: echoed client text is cut to this length.
+MAX_DESCRIPTION_LENGTH = 300
+
+
 def error_description(text: str) -> str:
-    """`text` with every character an error_description may not have replaced by '?'."""
+    """`text` with every character an error_description may not have replaced by '?', cut short."""
+    if len(text) > MAX_DESCRIPTION_LENGTH:
+        text = text[: MAX_DESCRIPTION_LENGTH - 3] + "..."
     return _NOT_IN_A_DESCRIPTION.sub("?", text)
 
 
@@ -93,6 +99,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     # the framework before the endpoint runs; OAuth clients still get an RFC 6749 error.
     if _is_oauth_endpoint(request) and exc.status_code in {status.HTTP_400_BAD_REQUEST, 413}:
         return await _malformed_request(request)
+    if _is_oauth_endpoint(request) and exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+        refused = TokenEndpointError("invalid_request", "Use POST", exc.status_code, headers=dict(exc.headers or {}))
+        return await _token_endpoint_error(request, refused)
     return await http_exception_handler(request, exc)
 
 
