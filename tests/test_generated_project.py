@@ -64,6 +64,20 @@ def test_readme_commands_install_run_and_test_in_a_fresh_venv(
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert re.search(r"\d+ passed", tested.stdout)
 
+    # The pre-commit hooks run offline from the same environment, and refuse an unresolved conflict.
+    def pre_commit() -> subprocess.CompletedProcess[str]:
+        command = "git init -q && git add -A && .venv/bin/pre-commit run --all-files"
+        return subprocess.run(
+            command, shell=True, cwd=project, env=project_env(None), capture_output=True, text=True, check=False
+        )
+
+    hooked = pre_commit()
+    assert hooked.returncode == 0, hooked.stdout + hooked.stderr
+    (project / "conflicted.md").write_text("<<<<<<< before updating\na\n=======\nb\n>>>>>>> after updating\n")
+    refused = pre_commit()
+    assert refused.returncode != 0
+    assert "conflicted.md" in refused.stdout
+
 
 def _readme_commands(readme: Path) -> tuple[str, str]:
     """The two commands under the README's "Two commands" heading."""
