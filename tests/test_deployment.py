@@ -1,16 +1,20 @@
-"""Deploying a generated service: several worker processes behave as one service."""
+"""Deploying a generated service: several worker processes, and several instances, behave as one service."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from .helpers import password_token, run_module, running_service
+from .helpers import PASSWORD, password_token, run_module, running_service
 from .servers import service_environment
 
 PACKAGE = "my_service"
@@ -51,3 +55,62 @@ def test_a_revocation_in_one_worker_is_honoured_by_every_worker(
     assert (
         len({line.split("[")[1].split("]")[0] for line in log[0].splitlines() if "Started server process" in line}) == 2
     )
+
+
+def test_two_instances_share_tokens_revocations_and_login_limits(
+    make_project: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Two instances of a production service, as on two machines: one key from the environment, one
+    PostgreSQL database and one Redis. Nothing about a token or a login depends on which one answers."""
+    answers = {"storage": "postgresql", "token_store": "redis", "jwt_algorithm": "ES256"}
+    project = Path(shutil.copytree(make_project(**answers), tmp_path / "service"))
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    with service_environment("postgresql", "redis") as servers:
+        env = {
+            **servers,
+            "PYTHONPATH": str(project / "src"),
+            "ENVIRONMENT": "production",
+            "ISSUER": "https://auth.example",
+            "PRIVATE_KEY": pem,
+            "MAX_FAILED_LOGINS": "3",
+        }
+        assert run_module(project, PACKAGE, "migrate", env=env).returncode == 0
+        assert run_module(project, PACKAGE, "create-user", "alice", "--password", PASSWORD, env=env).returncode == 0
+        registered = run_module(project, PACKAGE, "create-client", "App", "--grant-type", "password", "--json", env=env)
+        client = json.loads(registered.stdout)
+        auth = (client["client_id"], client["client_secret"])
+
+        def login(base_url: str, password: str = PASSWORD) -> httpx.Response:
+            form = {"grant_type": "password", "username": "alice", "password": password}
+            return httpx.post(f"{base_url}/token", data=form, auth=auth, timeout=30)
+
+        with running_service(project, PACKAGE, env=env) as first, running_service(project, PACKAGE, env=env) as second:
+            token = login(first).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            assert httpx.get(f"{second}/protected", headers=headers).status_code == 200
+            assert (
+                httpx.get(f"{second}/.well-known/jwks.json").json()
+                == httpx.get(f"{first}/.well-known/jwks.json").json()
+            )
+
+            assert httpx.post(f"{first}/revoke", data={"token": token}, auth=auth).status_code == 200
+            assert _within(1.0, lambda: httpx.get(f"{second}/protected", headers=headers).status_code == 401)
+
+            failures = [
+                login(first, "wrong").status_code,
+                login(second, "wrong").status_code,
+                login(first, "wrong").status_code,
+            ]
+            assert failures == [400, 400, 400]
+            assert login(second).status_code == 429, "the limit counts the failures made at either instance"
+
+
+def _within(seconds: float, check: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + seconds
+    while True:
+        if check():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
