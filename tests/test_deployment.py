@@ -114,3 +114,23 @@ def _within(seconds: float, check: Callable[[], bool]) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)
+
+
+def test_json_logs_are_one_object_per_line_with_request_ids(make_project: Callable[..., Path], tmp_path: Path) -> None:
+    project = Path(shutil.copytree(make_project(), tmp_path / "service"))
+    env = {"PYTHONPATH": str(project / "src"), "LOG_FORMAT": "json"}
+    assert run_module(project, PACKAGE, "create-user", "alice", "--password", PASSWORD, env=env).returncode == 0
+    log: list[str] = []
+    with running_service(project, PACKAGE, env=env, command=serve_command(), log=log) as base_url:
+        token = password_token(base_url, "alice").json()["access_token"]
+        refused = httpx.get(f"{base_url}/protected", params={"access_token": token})
+
+    lines = [json.loads(line) for line in log[0].splitlines()]
+    access = [line for line in lines if line["logger"] == f"{PACKAGE}.access"]
+    assert {line["level"] for line in lines} <= {"INFO", "WARNING"}
+    assert any("Application startup complete" in line["message"] for line in lines)
+    by_id = {line["request_id"]: line for line in access}
+    assert by_id[refused.headers["x-request-id"]]["path"] == "/protected"
+    assert by_id[refused.headers["x-request-id"]]["status"] == 401
+    assert token not in log[0]
+    assert PASSWORD not in log[0]
