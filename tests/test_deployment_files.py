@@ -59,3 +59,68 @@ def test_the_pre_commit_hooks_are_local_and_guard_against_conflict_markers(make_
     marker = re.compile(hooks["no-merge-conflict-markers"]["entry"], re.MULTILINE)
     assert marker.search("x = 1\n<<<<<<< before updating\nx = 2\n=======\nx = 3\n>>>>>>> after updating\n")
     assert not marker.search("Title\n=====\n\na == b\n")
+
+
+COMPOSE_SERVICES = {
+    ("sqlite", "database"): {"migrate", "service"},
+    ("sqlite", "redis"): {"migrate", "service", "redis"},
+    ("postgresql", "database"): {"migrate", "service", "postgres"},
+    ("postgresql", "redis"): {"migrate", "service", "postgres", "redis"},
+    ("mysql", "database"): {"migrate", "service", "mariadb"},
+    ("mysql", "redis"): {"migrate", "service", "mariadb", "redis"},
+}
+REQUIRED_VARIABLE = re.compile(r"\$\{(\w+):\?")
+
+
+@pytest.mark.parametrize(("storage", "token_store"), list(COMPOSE_SERVICES), ids=lambda value: str(value))
+@pytest.mark.parametrize("algorithm", ["HS256", "ES256"])
+def test_the_compose_file_runs_migrations_first_and_waits_for_healthy_servers(
+    make_project: Callable[..., Path], storage: str, token_store: str, algorithm: str
+) -> None:
+    project = make_project(storage=storage, token_store=token_store, jwt_algorithm=algorithm)
+    text = (project / "compose.yaml").read_text(encoding="utf-8")
+    compose = yaml.safe_load(text)
+    services = compose["services"]
+    servers = set(services) - {"migrate", "service"}
+
+    assert set(services) == COMPOSE_SERVICES[(storage, token_store)]
+    assert services["migrate"]["command"][-1] == "migrate"
+    assert services["migrate"]["image"] == services["service"]["image"]
+    assert "build" in services["migrate"]
+    depends = services["service"]["depends_on"]
+    assert depends["migrate"] == {"condition": "service_completed_successfully"}
+    for server in servers:
+        assert "healthcheck" in services[server]
+        assert "/" not in services[server]["image"], "official images, named plainly"
+        assert server in depends or server in services["migrate"]["depends_on"]
+        for waiting in (depends, services["migrate"].get("depends_on", {})):
+            if server in waiting:
+                assert waiting[server] == {"condition": "service_healthy"}
+    assert services["service"]["healthcheck"]["test"][-2:] == ["check-health", "--ready"]
+    settings = services["service"]["environment"]
+    assert settings["ENVIRONMENT"] == "production"
+    assert settings["DATABASE_URL"].split("://")[0] in {"sqlite", "postgresql", "mysql"}
+    if storage == "sqlite":
+        assert "data:/app/var" in services["service"]["volumes"]
+    if algorithm.startswith("HS"):
+        assert "secrets" not in compose
+    else:
+        assert settings["PRIVATE_KEY_FILE"] == "/run/secrets/signing_key"
+        assert compose["secrets"]["signing_key"]["file"] == "./secrets/signing.pem"
+    # Every value the file demands is in the example settings, and the real ones stay out of git and the image.
+    example = (project / ".env.production.example").read_text(encoding="utf-8")
+    for variable in set(REQUIRED_VARIABLE.findall(text)):
+        assert re.search(rf"^{variable}=", example, re.MULTILINE), variable
+    ignored = (project / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert {".env.production", "secrets/"} <= set(ignored)
+    assert {".env.*", "secrets/"} <= set((project / ".dockerignore").read_text(encoding="utf-8").splitlines())
+
+
+def test_the_image_health_check_is_liveness(make_project: Callable[..., Path]) -> None:
+    dockerfile = (make_project() / "Dockerfile").read_text(encoding="utf-8")
+
+    healthcheck = dockerfile[dockerfile.index("HEALTHCHECK") :].split("\n\n")[0]
+    assert '"check-health"]' in healthcheck
+    assert "--ready" not in healthcheck
+    assert re.search(r"^USER app$", dockerfile, re.MULTILINE)
+    assert re.search(r"^ARG BASE_IMAGE=python:3\.\d+-slim$", dockerfile, re.MULTILINE)
