@@ -49,12 +49,25 @@ def test_a_revocation_in_one_worker_is_honoured_by_every_worker(
             assert {httpx.get(f"{base_url}/protected", headers=headers).status_code for _ in range(60)} == {200}
 
             assert httpx.post(f"{base_url}/revoke", data={"token": token}).status_code == 200
+            # The other worker learns of it from the store: at once, or (PostgreSQL's notification,
+            # SQLite's journal) within moments.
+            assert _within(1.0, lambda: httpx.get(f"{base_url}/protected", headers=headers).status_code == 401)
 
             after = [httpx.get(f"{base_url}/protected", headers=headers).status_code for _ in range(200)]
     assert set(after) == {401}
     assert (
         len({line.split("[")[1].split("]")[0] for line in log[0].splitlines() if "Started server process" in line}) == 2
     )
+
+
+def test_workers_on_a_new_database_do_not_race_to_migrate_it(make_project: Callable[..., Path], tmp_path: Path) -> None:
+    project = Path(shutil.copytree(make_project(), tmp_path / "service"))
+    env = {"PYTHONPATH": str(project / "src"), "WEB_CONCURRENCY": "3"}
+    log: list[str] = []
+    with running_service(project, PACKAGE, env=env, command=serve_command(), log=log) as base_url:
+        assert httpx.get(f"{base_url}/health/ready").status_code == 200
+    assert log[0].count("Application startup complete") == 3, log[0]
+    assert "Traceback" not in log[0]
 
 
 def test_two_instances_share_tokens_revocations_and_login_limits(

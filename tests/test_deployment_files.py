@@ -58,7 +58,7 @@ def test_the_pre_commit_hooks_are_local_and_guard_against_conflict_markers(make_
     assert {"ruff", "ruff-format", "mypy", "no-merge-conflict-markers"} <= set(hooks)
     marker = re.compile(hooks["no-merge-conflict-markers"]["entry"], re.MULTILINE)
     assert marker.search("x = 1\n<<<<<<< before updating\nx = 2\n=======\nx = 3\n>>>>>>> after updating\n")
-    assert not marker.search("Title\n=====\n\na == b\n")
+    assert not marker.search("Title\n=====\n\nInstall\n=======\n\na == b\n")
 
 
 COMPOSE_SERVICES = {
@@ -82,6 +82,8 @@ def test_the_compose_file_runs_migrations_first_and_waits_for_healthy_servers(
     compose = yaml.safe_load(text)
     services = compose["services"]
     servers = set(services) - {"migrate", "service"}
+    # Every setting in .env.production reaches the service, not only those the file names.
+    assert services["migrate"]["env_file"] == services["service"]["env_file"] == ".env.production"
 
     assert set(services) == COMPOSE_SERVICES[(storage, token_store)]
     assert services["migrate"]["command"][-1] == "migrate"

@@ -1,7 +1,7 @@
 """Redirect URIs: which a client may register (RFC 9700 §4.1) and which a request may name (RFC 8252 §7.3)."""
 
 from collections.abc import Iterable
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 MAX_LENGTH = 2000
@@ -43,7 +43,12 @@ def is_registered(requested: str, registered: Iterable[str]) -> bool:
     parts = _split(requested)
     if parts is None or parts.scheme != "http" or problem(requested) is not None:
         return False
-    return any(_without_port(parts) == _without_port(other) for other in map(_split, allowed) if other is not None)
+    # The registered URI with the requested port in it must be the requested URI, to the letter.
+    return any(
+        urlunsplit(other._replace(netloc=_netloc(other.hostname, parts.port))) == requested
+        for other in map(_split, allowed)
+        if other is not None and other.scheme == "http" and other.hostname in LOOPBACK_HOSTS
+    )
 
 
 def _split(uri: str) -> SplitResult | None:
@@ -55,5 +60,6 @@ def _split(uri: str) -> SplitResult | None:
     return parts
 
 
-def _without_port(parts: SplitResult) -> tuple[str, str | None, str, str]:
-    return parts.scheme, parts.hostname, parts.path, parts.query
+def _netloc(host: str | None, port: int | None) -> str:
+    literal = f"[{host}]" if host and ":" in host else host or ""
+    return literal if port is None else f"{literal}:{port}"

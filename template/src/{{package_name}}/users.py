@@ -48,8 +48,11 @@ async def get_user(session: AsyncSession, username: str) -> User | None:
     # A login may send any text; no user has a name the table could not hold.
     if len(username) > MAX_USERNAME_LENGTH or not can_hold(username):
         return None
-    matches = select(User).where(or_(User.username == username, User.username_key == username_key(username)))
-    found = list(await session.scalars(matches))
+    key = username_key(username)
+    matches = select(User).where(or_(User.username == username, User.username_key == key))
+    # Compared again here: MySQL's collations also ignore accents and trailing spaces, so its
+    # `alicé ` would otherwise be alice, under failed-login counters of a name of its own.
+    found = [user for user in await session.scalars(matches) if user.username == username or user.username_key == key]
     await end_read(session)
     return next((user for user in found if user.username == username), found[0] if found else None)
 
