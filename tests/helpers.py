@@ -99,18 +99,32 @@ def running_service(
 
 
 def _wait_until_up(process: subprocess.Popen[str], base_url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def up() -> bool:
         if process.poll() is not None:
             output = process.stdout.read() if process.stdout else ""
             raise AssertionError(f"the service exited with {process.returncode}:\n{output}")
-        try:
-            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"the service did not answer on {base_url} within {timeout} s")
+        return answers_ok(f"{base_url}/health")
+
+    if not eventually(up, timeout, interval=0.1):
+        raise AssertionError(f"the service did not answer on {base_url} within {timeout} s")
+
+
+def answers_ok(url: str) -> bool:
+    """Whether `url` answers 200 now; a refused or timed-out connection is a no."""
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def eventually(check: Callable[[], bool], seconds: float, interval: float = 0.05) -> bool:
+    """Whether `check` comes true within `seconds`, asked at once and then every `interval`."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True
 
 
 def password_token(base_url: str, username: str, password: str = PASSWORD) -> httpx.Response:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 from .containers import build, podman, slim_python_base
-from .helpers import PASSWORD, free_port
+from .helpers import PASSWORD, answers_ok, eventually, free_port
 
 PACKAGE = "my_service"
 PLANTED = "planted-secret-" + secrets.token_hex(8)
@@ -90,13 +89,6 @@ def test_the_image_serves_the_seed_flow_and_its_health_checks_pass(image: str) -
 
 
 def _wait_until_ready(base_url: str, name: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    logs = podman("logs", name, check=False)
-    raise AssertionError(f"the container did not become ready:\n{logs.stdout}\n{logs.stderr}")
+    if not eventually(lambda: answers_ok(f"{base_url}/health/ready"), seconds, interval=0.3):
+        logs = podman("logs", name, check=False)
+        raise AssertionError(f"the container did not become ready:\n{logs.stdout}\n{logs.stderr}")

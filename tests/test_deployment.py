@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from .helpers import PASSWORD, password_token, run_module, running_service
+from .helpers import PASSWORD, eventually, password_token, run_module, running_service
 from .servers import service_environment
 
 PACKAGE = "my_service"
@@ -51,7 +50,9 @@ def test_a_revocation_in_one_worker_is_honoured_by_every_worker(
             assert httpx.post(f"{base_url}/revoke", data={"token": token}).status_code == 200
             # The other worker learns of it from the store: at once, or (PostgreSQL's notification,
             # SQLite's journal) within moments.
-            assert _within(1.0, lambda: httpx.get(f"{base_url}/protected", headers=headers).status_code == 401)
+            assert eventually(
+                lambda: httpx.get(f"{base_url}/protected", headers=headers).status_code == 401, seconds=1.0
+            )
 
             after = [httpx.get(f"{base_url}/protected", headers=headers).status_code for _ in range(200)]
     assert set(after) == {401}
@@ -108,7 +109,7 @@ def test_two_instances_share_tokens_revocations_and_login_limits(
             )
 
             assert httpx.post(f"{first}/revoke", data={"token": token}, auth=auth).status_code == 200
-            assert _within(1.0, lambda: httpx.get(f"{second}/protected", headers=headers).status_code == 401)
+            assert eventually(lambda: httpx.get(f"{second}/protected", headers=headers).status_code == 401, seconds=1.0)
 
             failures = [
                 login(first, "wrong").status_code,
@@ -117,16 +118,6 @@ def test_two_instances_share_tokens_revocations_and_login_limits(
             ]
             assert failures == [400, 400, 400]
             assert login(second).status_code == 429, "the limit counts the failures made at either instance"
-
-
-def _within(seconds: float, check: Callable[[], bool]) -> bool:
-    deadline = time.monotonic() + seconds
-    while True:
-        if check():
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
 
 
 def test_json_logs_are_one_object_per_line_with_request_ids(make_project: Callable[..., Path], tmp_path: Path) -> None:

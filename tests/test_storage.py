@@ -13,7 +13,7 @@ import pytest
 from redis import Redis
 from sqlalchemy.engine import make_url
 
-from .helpers import PASSWORD, password_token, run_module, run_own_tests, running_service
+from .helpers import PASSWORD, eventually, password_token, run_module, run_own_tests, running_service
 from .servers import REDIS_URL, SERVER_URLS, TcpProxy, require, service_environment
 
 PACKAGE = "my_service"
@@ -121,14 +121,5 @@ def test_outage_gives_503_json_and_the_service_recovers(
             assert waited < 15, f"requests hung for {waited:.1f} s during the outage"
 
             proxy.restore()
-            assert _eventually(lambda: password_token(base_url, "alice").status_code == 200)
+            assert eventually(lambda: password_token(base_url, "alice").status_code == 200, seconds=15, interval=0.3)
             assert httpx.get(f"{base_url}/health").status_code == 200
-
-
-def _eventually(check: Callable[[], bool], seconds: float = 15) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.3)
-    return False
