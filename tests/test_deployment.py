@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
@@ -138,3 +139,52 @@ def test_json_logs_are_one_object_per_line_with_request_ids(make_project: Callab
     assert by_id[refused.headers["x-request-id"]]["status"] == 401
     assert token not in log[0]
     assert PASSWORD not in log[0]
+
+
+def test_a_rolling_key_rotation_across_two_instances_rejects_no_token(
+    make_project: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The documented procedure: stage the next key, restart every instance, rotate, restart them one by
+    one. While one instance signs with the new key and the other has not restarted, both accept both keys."""
+    answers = {"storage": "postgresql", "token_store": "redis", "jwt_algorithm": "ES256"}
+    project = Path(shutil.copytree(make_project(**answers), tmp_path / "service"))
+    key = ec.generate_private_key(ec.SECP256R1())
+    (project / "var" / "keys").mkdir(parents=True)
+    (project / "var" / "keys" / "signing.pem").write_bytes(
+        key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    )
+    with service_environment("postgresql", "redis") as servers:
+        env = {
+            **servers,
+            "PYTHONPATH": str(project / "src"),
+            "ENVIRONMENT": "production",
+            "ISSUER": "https://auth.example",
+        }
+        assert run_module(project, PACKAGE, "migrate", env=env).returncode == 0
+        assert run_module(project, PACKAGE, "create-user", "alice", "--password", PASSWORD, env=env).returncode == 0
+        client = json.loads(
+            run_module(project, PACKAGE, "create-client", "App", "--grant-type", "password", "--json", env=env).stdout
+        )
+        auth = (client["client_id"], client["client_secret"])
+
+        def token_from(base_url: str) -> str:
+            form = {"grant_type": "password", "username": "alice", "password": PASSWORD}
+            token: str = httpx.post(f"{base_url}/token", data=form, auth=auth, timeout=30).json()["access_token"]
+            return token
+
+        def accepted(base_url: str, token: str) -> bool:
+            return httpx.get(f"{base_url}/protected", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+        with running_service(project, PACKAGE, env=env) as first:
+            before = token_from(first)
+        prepared = run_module(project, PACKAGE, "rotate-key", "--prepare", env=env)
+        assert prepared.returncode == 0, prepared.stderr
+        with running_service(project, PACKAGE, env=env) as second:  # restarted: trusts the next key
+            rotated = run_module(project, PACKAGE, "rotate-key", env=env)
+            assert rotated.returncode == 0, rotated.stderr
+            with running_service(project, PACKAGE, env=env) as first_again:  # restarted: signs with it
+                after = token_from(first_again)
+                assert jwt.get_unverified_header(after)["kid"] != jwt.get_unverified_header(before)["kid"]
+                for instance in (first_again, second):
+                    assert accepted(instance, before), instance
+                    assert accepted(instance, after), instance
