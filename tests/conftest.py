@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from oauthgen.bundle import copy_working_template, git
+
 REPO = Path(__file__).resolve().parents[1]
 
 # Keep pip's cache when HOME moves, so virtual-environment tests don't download again.
@@ -29,14 +31,27 @@ os.environ["COPIER_SETTINGS_PATH"] = str(_settings)
 
 
 @pytest.fixture(scope="session")
-def make_project(copie_session: Any) -> Callable[..., Path]:
+def template_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template as it stands in this checkout, committed alone in a repository of its own: what the
+    bundle builder takes, never the whole dirty checkout, whose nested repositories or generated projects
+    Copier would otherwise try to commit with it."""
+    snapshot = tmp_path_factory.mktemp("template-snapshot")
+    copy_working_template(REPO, snapshot)
+    git(snapshot, "init", "-q")
+    git(snapshot, "add", "-A")
+    git(snapshot, "commit", "-q", "-m", "The template as it stands in the checkout")
+    return snapshot
+
+
+@pytest.fixture(scope="session")
+def make_project(copie_session: Any, template_snapshot: Path) -> Callable[..., Path]:
     """Render the template (pytest-copie) once per distinct set of answers in this session."""
     rendered: dict[tuple[tuple[str, Any], ...], Path] = {}
 
     def make(**answers: Any) -> Path:
         key = tuple(sorted(answers.items()))
         if key not in rendered:
-            result = copie_session.copy(extra_answers=answers)
+            result = copie_session.copy(extra_answers=answers, template_dir=template_snapshot)
             assert result.exit_code == 0, result.exception
             rendered[key] = Path(result.project_dir)
         return rendered[key]

@@ -138,6 +138,18 @@ def _increasing(found: list[Release]) -> list[Release]:
     return kept
 
 
+def copy_working_template(repo: Path, destination: Path) -> None:
+    """Copy the template as it stands in ``repo``'s working tree: tracked files and new ones git does not
+    ignore, under the template's paths only, so nothing else in the checkout (a project generated inside
+    it, a nested repository) can come along."""
+    listed = git(repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *TEMPLATE_PATHS)
+    for relative in filter(None, listed.decode().split("\0")):
+        origin = repo / relative
+        if origin.is_file():  # a tracked file deleted in the working tree is left out
+            (destination / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(origin, destination / relative)
+
+
 def _has_template(repo: Path, commit: str) -> bool:
     listed = git(repo, "ls-tree", "--name-only", commit, "--", *TEMPLATE_PATHS).split()
     return len(listed) == len(TEMPLATE_PATHS)
@@ -155,12 +167,7 @@ def _replace_template(work: Path, repo: Path, source: str) -> None:
         elif target.exists():
             target.unlink()
     if source == WORKING_TREE:
-        listed = git(repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *TEMPLATE_PATHS)
-        for relative in filter(None, listed.decode().split("\0")):
-            origin = repo / relative
-            if origin.is_file():  # a tracked file deleted in the working tree is left out
-                (work / relative).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(origin, work / relative)
+        copy_working_template(repo, work)
         return
     archive = git(repo, "archive", "--format=tar", source, "--", *TEMPLATE_PATHS)
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
