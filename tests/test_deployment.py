@@ -90,15 +90,7 @@ def test_two_instances_share_tokens_revocations_and_login_limits(
             "PRIVATE_KEY": pem,
             "MAX_FAILED_LOGINS": "3",
         }
-        assert run_module(project, PACKAGE, "migrate", env=env).returncode == 0
-        assert run_module(project, PACKAGE, "create-user", "alice", "--password", PASSWORD, env=env).returncode == 0
-        registered = run_module(project, PACKAGE, "create-client", "App", "--grant-type", "password", "--json", env=env)
-        client = json.loads(registered.stdout)
-        auth = (client["client_id"], client["client_secret"])
-
-        def login(base_url: str, password: str = PASSWORD) -> httpx.Response:
-            form = {"grant_type": "password", "username": "alice", "password": password}
-            return httpx.post(f"{base_url}/token", data=form, auth=auth, timeout=30)
+        auth, login = _prepare_production(project, env)
 
         with running_service(project, PACKAGE, env=env) as first, running_service(project, PACKAGE, env=env) as second:
             token = login(first).json()["access_token"]
@@ -119,6 +111,22 @@ def test_two_instances_share_tokens_revocations_and_login_limits(
             ]
             assert failures == [400, 400, 400]
             assert login(second).status_code == 429, "the limit counts the failures made at either instance"
+
+
+def _prepare_production(project: Path, env: dict[str, str]) -> tuple[tuple[str, str], Callable[..., httpx.Response]]:
+    """Migrate, add alice and a first-party client, as a production deploy does; return the client's
+    credentials, and alice's login through it at a given instance (with another password to fail it)."""
+    assert run_module(project, PACKAGE, "migrate", env=env).returncode == 0
+    assert run_module(project, PACKAGE, "create-user", "alice", "--password", PASSWORD, env=env).returncode == 0
+    registered = run_module(project, PACKAGE, "create-client", "App", "--grant-type", "password", "--json", env=env)
+    client = json.loads(registered.stdout)
+    auth = (client["client_id"], client["client_secret"])
+
+    def login(base_url: str, password: str = PASSWORD) -> httpx.Response:
+        form = {"grant_type": "password", "username": "alice", "password": password}
+        return httpx.post(f"{base_url}/token", data=form, auth=auth, timeout=30)
+
+    return auth, login
 
 
 def test_json_logs_are_one_object_per_line_with_request_ids(make_project: Callable[..., Path], tmp_path: Path) -> None:
@@ -160,16 +168,10 @@ def test_a_rolling_key_rotation_across_two_instances_rejects_no_token(
             "ENVIRONMENT": "production",
             "ISSUER": "https://auth.example",
         }
-        assert run_module(project, PACKAGE, "migrate", env=env).returncode == 0
-        assert run_module(project, PACKAGE, "create-user", "alice", "--password", PASSWORD, env=env).returncode == 0
-        client = json.loads(
-            run_module(project, PACKAGE, "create-client", "App", "--grant-type", "password", "--json", env=env).stdout
-        )
-        auth = (client["client_id"], client["client_secret"])
+        _, login = _prepare_production(project, env)
 
         def token_from(base_url: str) -> str:
-            form = {"grant_type": "password", "username": "alice", "password": PASSWORD}
-            token: str = httpx.post(f"{base_url}/token", data=form, auth=auth, timeout=30).json()["access_token"]
+            token: str = login(base_url).json()["access_token"]
             return token
 
         def accepted(base_url: str, token: str) -> bool:

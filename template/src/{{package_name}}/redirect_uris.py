@@ -34,10 +34,10 @@ def usable(registered: Iterable[str]) -> list[str]:
     return [uri for uri in registered if problem(uri) is None]
 
 
-def is_registered(requested: str, registered: Iterable[str]) -> bool:
-    """Whether the request may name `requested`: one of the registered URIs, compared as strings,
-    except that a loopback URI may name any port, which a native app learns only when it starts."""
-    allowed = usable(registered)
+def is_registered(requested: str, allowed: list[str]) -> bool:
+    """Whether the request may name `requested`: one of the `allowed` URIs (those `usable` returned),
+    compared as strings, except that a loopback URI may name any port, which a native app learns only
+    when it starts."""
     if requested in allowed:
         return True
     parts = _split(requested)
