@@ -93,8 +93,10 @@ def _verify_independently(base_url: str, token: str, algorithm: str, project: Pa
     metadata = httpx.get(f"{base_url}/.well-known/oauth-authorization-server").json()
     assert metadata["issuer"] == base_url
     if algorithm.startswith("HS"):
-        assert "jwks_uri" not in metadata
-        assert httpx.get(f"{base_url}/.well-known/jwks.json").status_code == 404
+        published = httpx.get(metadata["jwks_uri"]).json()["keys"]
+        assert {jwk["kty"] for jwk in published} == {"RSA"}, (
+            "the ID token keys only: a shared secret is never published"
+        )
         key: Any = OctKey.import_key(str(dotenv_values(project / ".env")["SECRET_KEY"]))
     else:
         jwks = httpx.get(metadata["jwks_uri"]).json()

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from .containers import build, podman, slim_python_base
 from .helpers import PASSWORD, answers_ok, eventually, free_port
@@ -54,7 +56,10 @@ def test_the_image_serves_the_seed_flow_and_its_health_checks_pass(image: str) -
     port = free_port()
     volume = f"oauthgen-test-{secrets.token_hex(4)}"
     name = f"oauthgen-test-{secrets.token_hex(4)}"
+    id_token_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    id_token_pem = id_token_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
     settings = ["-e", f"ISSUER=http://127.0.0.1:{port}", "-e", f"SECRET_KEY={secrets.token_urlsafe(64)}"]
+    settings += ["-e", f"ID_TOKEN_PRIVATE_KEY={id_token_pem}"]
     run = ["run", "--rm", "--network=host", "--volume", f"{volume}:/app/var", *settings, image]
     podman("volume", "create", volume)
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from .helpers import PASSWORD, eventually, password_token, run_module, running_service
@@ -88,6 +88,7 @@ def test_two_instances_share_tokens_revocations_and_login_limits(
             "ENVIRONMENT": "production",
             "ISSUER": "https://auth.example",
             "PRIVATE_KEY": pem,
+            "ID_TOKEN_PRIVATE_KEY": _id_token_key().decode(),
             "MAX_FAILED_LOGINS": "3",
         }
         auth, login = _prepare_production(project, env)
@@ -111,6 +112,12 @@ def test_two_instances_share_tokens_revocations_and_login_limits(
             ]
             assert failures == [400, 400, 400]
             assert login(second).status_code == 429, "the limit counts the failures made at either instance"
+
+
+def _id_token_key() -> bytes:
+    """The RS256 key that production requires for ID tokens, whatever signs the access tokens."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
 
 
 def _prepare_production(project: Path, env: dict[str, str]) -> tuple[tuple[str, str], Callable[..., httpx.Response]]:
@@ -161,6 +168,7 @@ def test_a_rolling_key_rotation_across_two_instances_rejects_no_token(
     (project / "var" / "keys" / "signing.pem").write_bytes(
         key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     )
+    (project / "var" / "keys" / "id_token.pem").write_bytes(_id_token_key())
     with service_environment("postgresql", "redis") as servers:
         env = {
             **servers,

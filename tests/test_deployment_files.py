@@ -105,10 +105,12 @@ def test_the_compose_file_runs_migrations_first_and_waits_for_healthy_servers(
     if storage == "sqlite":
         assert "data:/app/var" in services["service"]["volumes"]
     if algorithm.startswith("HS"):
-        assert "secrets" not in compose
+        assert set(compose["secrets"]) == {"id_token_key"}, "a shared secret is no compose secret file"
     else:
         assert settings["PRIVATE_KEY_FILE"] == "/run/secrets/signing_key"
         assert compose["secrets"]["signing_key"]["file"] == "./secrets/signing.pem"
+    assert settings["ID_TOKEN_KEY_FILE"] == "/run/secrets/id_token_key"
+    assert compose["secrets"]["id_token_key"]["file"] == "./secrets/id_token.pem"
     # Every value the file demands is in the example settings, and the real ones stay out of git and the image.
     example = (project / ".env.production.example").read_text(encoding="utf-8")
     for variable in set(REQUIRED_VARIABLE.findall(text)):

@@ -28,6 +28,7 @@ async def create_code(
     scopes: frozenset[str],
     code_challenge: str | None,
     auth_time: int,
+    nonce: str | None = None,
 ) -> str:
     code = secrets.token_urlsafe(32)
     record = {
@@ -38,6 +39,8 @@ async def create_code(
         "scopes": sorted(scopes),
         "code_challenge": code_challenge,
         "auth_time": auth_time,
+        # OpenID Connect: echoed in the ID token, binding it to the relying party's request.
+        "nonce": nonce,
         # Every token issued from this code carries this id, so a replay can revoke them all.
         "grant_id": secrets.token_urlsafe(16),
     }

@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .config import Settings
 from .errors import bearer_challenge, insufficient_scope
+from .id_token_keys import IdTokenKeySet
+from .id_tokens import IdTokenSigners
 from .keys import KeySet
 from .passwords import PasswordHasher
 from .revocation import is_revoked
@@ -31,6 +33,16 @@ async def get_settings(request: Request) -> Settings:
 async def get_keys(request: Request) -> KeySet:
     keys: KeySet = request.app.state.keys
     return keys
+
+
+async def get_id_token_keys(request: Request) -> IdTokenKeySet:
+    keys: IdTokenKeySet = request.app.state.id_token_keys
+    return keys
+
+
+async def get_id_token_signers(request: Request) -> IdTokenSigners:
+    signers: IdTokenSigners = request.app.state.id_token_signers
+    return signers
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -57,6 +69,8 @@ def client_address(request: Request) -> str:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TokenStoreDep = Annotated[TokenStore, Depends(get_token_store)]
 KeysDep = Annotated[KeySet, Depends(get_keys)]
+IdTokenKeysDep = Annotated[IdTokenKeySet, Depends(get_id_token_keys)]
+IdTokenSignersDep = Annotated[IdTokenSigners, Depends(get_id_token_signers)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
 
@@ -96,6 +110,14 @@ async def current_token(
 
     It runs on every protected request, so it reads the application's state itself: each
     sub-dependency would cost FastAPI another resolution step per request."""
+    access = await verified_access_token(request, token)
+    if not set(security_scopes.scopes) <= access.scopes:
+        raise insufficient_scope(request.app.state.settings.realm, security_scopes.scope_str)
+    return access
+
+
+async def verified_access_token(request: Request, token: str | None) -> AccessToken:
+    """The access token, verified and not revoked; an RFC 6750 §3 challenge otherwise."""
     state = request.app.state
     settings: Settings = state.settings
     if not token:
@@ -119,8 +141,6 @@ async def current_token(
         verified.put(token, issuer, audience, access)
     if await is_revoked(state.token_store, access):
         raise bearer_challenge(settings.realm, "invalid_token", INVALID_TOKEN)
-    if not set(security_scopes.scopes) <= access.scopes:
-        raise insufficient_scope(settings.realm, security_scopes.scope_str)
     return access
 
 

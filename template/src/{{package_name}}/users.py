@@ -1,5 +1,6 @@
 """User accounts: the only module that reads or writes the users table."""
 
+import secrets
 import time
 
 from pydantic import BaseModel, Field, model_validator
@@ -12,6 +13,7 @@ from .casefold import folded
 from .database import can_hold, end_read
 from .models import User
 from .passwords import MAX_PASSWORD_LENGTH, PasswordHasher
+from .profiles import Profile
 
 # The users table's limit: a longer name cannot exist, so it is refused before any work.
 MAX_USERNAME_LENGTH = 150
@@ -58,13 +60,19 @@ async def get_user(session: AsyncSession, username: str) -> User | None:
 
 
 async def create_user(
-    session: AsyncSession, passwords: PasswordHasher, new_user: NewUser, scopes: frozenset[str] = frozenset()
+    session: AsyncSession,
+    passwords: PasswordHasher,
+    new_user: NewUser,
+    scopes: frozenset[str] = frozenset(),
+    profile: Profile | None = None,
 ) -> User:
     user = User(
         username=new_user.username,
         username_key=username_key(new_user.username),
         password_hash=await passwords.hash(new_user.password),
         scopes=" ".join(sorted(scopes)),
+        subject=new_subject(),
+        **({} if profile is None else profile.columns()),
     )
     session.add(user)
     try:
@@ -84,6 +92,20 @@ async def set_password(session: AsyncSession, passwords: PasswordHasher, usernam
     values = {"password_hash": await passwords.hash(password), "credentials_changed_at": int(time.time())}
     await session.execute(update(User).where(User.id == user.id).values(**values))
     await session.commit()
+
+
+async def set_profile(session: AsyncSession, username: str, profile: Profile) -> None:
+    """Change the claims `profile` names; the others keep their values."""
+    user = await get_user(session, username)
+    if user is None:
+        raise UnknownUserError(username)
+    await session.execute(update(User).where(User.id == user.id).values(**profile.columns()))
+    await session.commit()
+
+
+def new_subject() -> str:
+    """A user's OpenID Connect `sub`: 128 random bits, so it says nothing of the name or the count of users."""
+    return secrets.token_urlsafe(16)
 
 
 async def disable_user(session: AsyncSession, username: str) -> None:

@@ -45,6 +45,8 @@ class Grant:
     # What the user granted; a refresh may ask for less (`scopes`), and its new refresh token
     # keeps the whole grant (RFC 6749 §6).
     granted_scopes: frozenset[str] | None = None
+    # OpenID Connect: the authorization request's nonce, for the ID token issued with the code.
+    nonce: str | None = None
 
     @property
     def refresh_scopes(self) -> frozenset[str]:

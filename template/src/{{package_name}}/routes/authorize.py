@@ -1,11 +1,14 @@
-"""The authorization endpoint (RFC 6749 §4.1.1): login page, consent page, redirect with a code.
+"""The authorization endpoint (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2): login page, consent
+page, redirect with a code.
 
 Server-rendered pages that work without JavaScript. An unknown client or an unregistered
 redirect URI gets an error page, never a redirect (§4.1.2.1); every other error goes back to the
-client's redirect URI with `error` and `state`.
+client's redirect URI with `error` and `state`. Parameters this service does not use (`display`,
+`ui_locales`, `claims_locales`, `acr_values`, and any unknown one) are ignored, as Core §3.1.2.1 asks.
 """
 
-from dataclasses import dataclass, field, fields
+import time
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -30,19 +33,34 @@ from ..browser_session import (
 from ..clients import get_client
 from ..config import Settings
 from ..consents import consent_covers, remember_consent
-from ..deps import PasswordHasherDep, SessionDep, SettingsDep, TokenStoreDep, client_address, issuer_of
+from ..deps import (
+    IdTokenSignersDep,
+    PasswordHasherDep,
+    SessionDep,
+    SettingsDep,
+    TokenStoreDep,
+    client_address,
+    issuer_of,
+)
 from ..errors import BUSY_RETRY_AFTER_SECONDS, error_description
+from ..id_tokens import IdTokenSigners, verified_hint
 from ..login_attempts import TooManyFailedLogins
 from ..logins import LoginFailed, log_in
 from ..models import Client, User
 from ..passwords import PasswordHashingBusy
+from ..profiles import IDENTITY_SCOPES, shared_claims
 from ..scopes import SCOPES
 from ..token_store import TokenStore
-from ..users import get_user
+from ..users import MAX_USERNAME_LENGTH, get_user
 
 router = APIRouter(tags=["oauth2"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
+# Core §3.1.2.1. `select_account` is read as `login`: the login page is where another account is chosen.
+PROMPTS = frozenset({"none", "login", "consent", "select_account"})
+REAUTHENTICATE = frozenset({"login", "select_account"})
+# A nonce is echoed in the ID token; one longer than this is no random value but an attempt to bloat it.
+MAX_NONCE_LENGTH = 512
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
@@ -62,6 +80,15 @@ class AuthorizationRequest:
     state: str | None = None
     code_challenge: str | None = None
     code_challenge_method: str | None = None
+    # OpenID Connect Core §3.1.2.1.
+    nonce: str | None = None
+    prompt: str | None = None
+    max_age: str | None = None
+    login_hint: str | None = None
+    id_token_hint: str | None = None
+    # Request objects (Core §6), which this service does not support: named only to refuse them.
+    request: str | None = None
+    request_uri: str | None = None
     # Parameters sent more than once, which RFC 6749 §3.1 forbids: the request fails.
     repeated: frozenset[str] = field(default=frozenset(), repr=False)
 
@@ -78,12 +105,20 @@ class AuthorizationRequest:
             if field.name != "repeated" and (value := getattr(self, field.name)) is not None
         }
 
+    def after_login(self) -> "AuthorizationRequest":
+        """The request once the user has just signed in: `prompt=login`, `max_age` and `id_token_hint`
+        are satisfied (whoever signed in is the user now, whatever the client expected)."""
+        prompts = [prompt for prompt in (self.prompt or "").split() if prompt not in REAUTHENTICATE]
+        return replace(self, prompt=" ".join(prompts) or None, max_age=None, id_token_hint=None)
+
 
 @dataclass(frozen=True, slots=True)
 class ValidRequest:
     client: Client
     redirect_uri: str
     scopes: frozenset[str]
+    prompts: frozenset[str] = frozenset()
+    max_age: int | None = None
 
 
 class ErrorPage(Exception):
@@ -101,20 +136,24 @@ class ErrorRedirect(Exception):
 
 
 @router.get("/authorize", name="authorize")
-async def authorize(request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep) -> Response:
+async def authorize(
+    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, signers: IdTokenSignersDep
+) -> Response:
     auth = AuthorizationRequest.from_mapping(request.query_params)
-    return await _respond(request, auth, session, store, settings, decision=None)
+    return await _respond(request, auth, session, store, settings, signers, decision=None)
 
 
 @router.post("/authorize")
-async def decide(request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep) -> Response:
+async def decide(
+    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, signers: IdTokenSignersDep
+) -> Response:
     """The consent form: approve or deny, and maybe remember the decision."""
     form = await request.form()
     if not csrf_is_valid(request, _text(form.get("csrf_token"))):
         return _expired_form(request)
     auth = AuthorizationRequest.from_mapping(form)
     decision = {"decision": _text(form.get("decision")), "remember": form.get("remember") == "yes"}
-    return await _respond(request, auth, session, store, settings, decision=decision)
+    return await _respond(request, auth, session, store, settings, signers, decision=decision)
 
 
 @router.post("/login", name="login")
@@ -128,7 +167,7 @@ async def login(
     try:
         await _validate(auth, session)
     except ErrorPage as exc:
-        return _error_page(request, str(exc))
+        return error_page(request, str(exc))
     except ErrorRedirect as exc:
         return _redirect(
             request, settings, exc.redirect_uri, auth.state, error=exc.error, error_description=exc.description
@@ -156,7 +195,8 @@ async def login(
     except LoginFailed:
         return _login_page(request, settings, auth, "Incorrect username or password.", status.HTTP_400_BAD_REQUEST)
     response = RedirectResponse(
-        str(request.url_for("authorize").include_query_params(**auth.params())), status.HTTP_303_SEE_OTHER
+        str(request.url_for("authorize").include_query_params(**auth.after_login().params())),
+        status.HTTP_303_SEE_OTHER,
     )
     await start_session(store, settings, request, response, user.username)
     return response
@@ -178,21 +218,29 @@ async def _respond(
     session: AsyncSession,
     store: TokenStore,
     settings: Settings,
+    signers: IdTokenSigners,
     decision: dict[str, Any] | None,
 ) -> Response:
     try:
         valid = await _validate(auth, session)
     except ErrorPage as exc:
-        return _error_page(request, str(exc))
+        return error_page(request, str(exc))
     except ErrorRedirect as exc:
         return _redirect(
             request, settings, exc.redirect_uri, auth.state, error=exc.error, error_description=exc.description
         )
     browser = await current_session(store, request)
     user = None if browser is None else await get_user(session, browser.username)
-    if browser is None or user is None or user.disabled:
+    if (
+        browser is None
+        or user is None
+        or user.disabled
+        or _must_sign_in(request, settings, signers, auth, valid, browser, user)
+    ):
+        if "none" in valid.prompts:
+            return _redirect(request, settings, valid.redirect_uri, auth.state, error="login_required")
         return _login_page(request, settings, auth)
-    scopes = valid.scopes & user.allowed_scopes
+    scopes = valid.scopes & (user.allowed_scopes | IDENTITY_SCOPES)
     if decision is not None:
         if decision["decision"] != "approve":
             return _redirect(
@@ -200,7 +248,9 @@ async def _respond(
             )
         if decision["remember"]:
             await remember_consent(session, user.username, valid.client.client_id, scopes)
-    elif not await consent_covers(session, user.username, valid.client.client_id, scopes):
+    elif "consent" in valid.prompts or not await consent_covers(session, user.username, valid.client.client_id, scopes):
+        if "none" in valid.prompts:
+            return _redirect(request, settings, valid.redirect_uri, auth.state, error="consent_required")
         return _consent_page(request, settings, auth, valid.client, scopes, user)
     code = await _issue_code(store, auth, valid, scopes, browser)
     return _redirect(request, settings, valid.redirect_uri, auth.state, code=code)
@@ -239,7 +289,40 @@ async def _validate(auth: AuthorizationRequest, session: AsyncSession) -> ValidR
     requested = client.allowed_scopes if auth.scope is None else frozenset(auth.scope.split())
     if not requested <= client.allowed_scopes:
         raise fail("invalid_scope", f"Scope not allowed: {' '.join(sorted(requested - client.allowed_scopes))}")
-    return ValidRequest(client, redirect_uri, requested)
+    if auth.request is not None:
+        raise fail("request_not_supported", "Request objects are not supported")
+    if auth.request_uri is not None:
+        raise fail("request_uri_not_supported", "request_uri is not supported")
+    prompts = frozenset((auth.prompt or "").split())
+    if not prompts <= PROMPTS or ("none" in prompts and len(prompts) > 1):
+        raise fail("invalid_request", "prompt is none alone, or any of login, consent and select_account")
+    if auth.max_age is not None and not (auth.max_age.isdigit() and auth.max_age.isascii() and len(auth.max_age) < 10):
+        raise fail("invalid_request", "max_age is a number of seconds")
+    if auth.nonce is not None and len(auth.nonce) > MAX_NONCE_LENGTH:
+        raise fail("invalid_request", f"nonce is longer than {MAX_NONCE_LENGTH} characters")
+    max_age = None if auth.max_age is None else int(auth.max_age)
+    return ValidRequest(client, redirect_uri, requested, prompts, max_age)
+
+
+def _must_sign_in(
+    request: Request,
+    settings: Settings,
+    signers: IdTokenSigners,
+    auth: AuthorizationRequest,
+    valid: ValidRequest,
+    browser: BrowserSession,
+    user: User,
+) -> bool:
+    """Whether the signed-in user must sign in again: asked to, signed in too long ago (`max_age`),
+    or not the user the client expects (`id_token_hint`)."""
+    if valid.prompts & REAUTHENTICATE:
+        return True
+    if valid.max_age is not None and time.time() - browser.auth_time > valid.max_age:
+        return True
+    if auth.id_token_hint is not None:
+        hint = verified_hint(signers, auth.id_token_hint, issuer_of(request, settings))
+        return hint is None or hint.get("sub") != user.subject
+    return False
 
 
 async def _issue_code(
@@ -254,6 +337,7 @@ async def _issue_code(
         scopes=scopes,
         code_challenge=auth.code_challenge,
         auth_time=browser.auth_time,
+        nonce=auth.nonce,
     )
 
 
@@ -270,7 +354,10 @@ def _redirect(request: Request, settings: Settings, redirect_uri: str, state: st
 def _login_page(
     request: Request, settings: Settings, auth: AuthorizationRequest, error: str | None = None, status_code: int = 200
 ) -> Response:
-    return _page(request, settings, "login.html", {"auth": auth.params(), "error": error}, status_code)
+    # Core §3.1.2.1: the hint fills in the username, when it can be one.
+    hint = auth.login_hint if auth.login_hint and len(auth.login_hint) <= MAX_USERNAME_LENGTH else ""
+    context = {"auth": auth.params(), "error": error, "login_hint": hint}
+    return _page(request, settings, "login.html", context, status_code)
 
 
 def _consent_page(
@@ -281,7 +368,7 @@ def _consent_page(
     scopes: frozenset[str],
     user: User,
 ) -> Response:
-    described = [(scope, SCOPES.get(scope, scope)) for scope in sorted(scopes)]
+    described = [(scope, SCOPES.get(scope, scope), shared_claims(scope)) for scope in sorted(scopes)]
     context = {"auth": auth.params(), "client": client, "scopes": described, "username": user.username}
     return _page(request, settings, "consent.html", context)
 
@@ -297,14 +384,14 @@ def _page(
     return response
 
 
-def _error_page(request: Request, message: str) -> HTMLResponse:
+def error_page(request: Request, message: str) -> HTMLResponse:
     return templates.TemplateResponse(
         request, "error.html", {"message": message}, status_code=status.HTTP_400_BAD_REQUEST, headers=PAGE_HEADERS
     )
 
 
 def _expired_form(request: Request) -> HTMLResponse:
-    response = _error_page(request, "This form has expired. Go back, reload the page and try again.")
+    response = error_page(request, "This form has expired. Go back, reload the page and try again.")
     response.status_code = status.HTTP_403_FORBIDDEN
     return response
 

@@ -1,0 +1,71 @@
+"""RP-Initiated Logout 1.0: a relying party sends the browser here to end its session with this service.
+
+The browser goes back only to a `post_logout_redirect_uri` registered for the client
+(`create-client --post-logout-redirect-uri`), with `state`; otherwise it sees the signed-out page.
+The client is named by `client_id` or by the audience of `id_token_hint`, and both must agree.
+"""
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import ImmutableMultiDict
+
+from ..browser_session import end_session
+from ..clients import get_client
+from ..config import Settings
+from ..deps import IdTokenSignersDep, SessionDep, SettingsDep, TokenStoreDep, issuer_of
+from ..id_tokens import IdTokenSigners, verified_hint
+from ..token_store import TokenStore
+from .authorize import PAGE_HEADERS, error_page, templates
+
+router = APIRouter(tags=["openid"], include_in_schema=False)
+
+PARAMETERS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state")
+
+
+@router.get("/end-session", name="end_session")
+async def end_session_by_get(
+    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, signers: IdTokenSignersDep
+) -> Response:
+    return await _sign_out(request, request.query_params, session, store, settings, signers)
+
+
+@router.post("/end-session")
+async def end_session_by_post(
+    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, signers: IdTokenSignersDep
+) -> Response:
+    return await _sign_out(request, await request.form(), session, store, settings, signers)
+
+
+async def _sign_out(
+    request: Request,
+    values: ImmutableMultiDict[str, object],
+    session: AsyncSession,
+    store: TokenStore,
+    settings: Settings,
+    signers: IdTokenSigners,
+) -> Response:
+    if any(len(values.getlist(name)) > 1 for name in PARAMETERS):
+        return error_page(request, "This sign-out request names something more than once.")
+    given = {name: value if isinstance(value := values.get(name), str) else None for name in PARAMETERS}
+    client_id = given["client_id"]
+    if given["id_token_hint"] is not None:
+        hint = verified_hint(signers, given["id_token_hint"], issuer_of(request, settings))
+        audience = None if hint is None else hint.get("aud")
+        if not isinstance(audience, str) or (client_id is not None and client_id != audience):
+            return error_page(request, "This sign-out request came with a token that is not for its application.")
+        client_id = audience
+    uri = given["post_logout_redirect_uri"]
+    client = None if client_id is None or uri is None else await get_client(session, client_id)
+    response: Response
+    if client is not None and uri in client.allowed_post_logout_redirect_uris:
+        state = given["state"]
+        separator = "&" if "?" in uri else "?"
+        target = uri if state is None else f"{uri}{separator}{urlencode({'state': state})}"
+        response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
+    else:
+        response = templates.TemplateResponse(request, "signed_out.html", headers=PAGE_HEADERS)
+    await end_session(store, request, response)
+    return response

@@ -1,0 +1,63 @@
+"""Discovery: RFC 8414 authorization server metadata and OpenID Connect Discovery 1.0, one document.
+
+Both are built by one function, so the two never disagree on anything they both describe.
+"""
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from ..client_auth import AUTH_METHODS
+from ..deps import IssuerDep
+from ..grants.types import GRANT_TYPES
+from ..id_tokens import ALGORITHMS as ID_TOKEN_ALGORITHMS
+from ..pkce import METHOD
+from ..profiles import CLAIMS_SUPPORTED
+from ..scopes import SCOPES
+
+router = APIRouter(tags=["discovery"])
+# Read by every client at start: cacheable, but not for long, so a new endpoint or key shows soon.
+CACHE = {"Cache-Control": "public, max-age=300"}
+
+
+@router.get("/.well-known/oauth-authorization-server")
+async def authorization_server_metadata(request: Request, issuer: IssuerDep) -> JSONResponse:
+    return JSONResponse(server_metadata(request, issuer), headers=CACHE)
+
+
+@router.get("/.well-known/openid-configuration")
+async def openid_configuration(request: Request, issuer: IssuerDep) -> JSONResponse:
+    return JSONResponse(server_metadata(request, issuer), headers=CACHE)
+
+
+def server_metadata(request: Request, issuer: str) -> dict[str, Any]:
+    def endpoint(name: str) -> str:
+        return issuer + str(request.app.url_path_for(name))
+
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": endpoint("authorize"),
+        "token_endpoint": endpoint("token"),
+        "userinfo_endpoint": endpoint("userinfo"),
+        "revocation_endpoint": endpoint("revoke"),
+        "introspection_endpoint": endpoint("introspect"),
+        "end_session_endpoint": endpoint("end_session"),
+        "jwks_uri": endpoint("jwks"),
+        "grant_types_supported": sorted(GRANT_TYPES),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "authorization_response_iss_parameter_supported": True,
+        "code_challenge_methods_supported": [METHOD],
+        "scopes_supported": sorted(SCOPES),
+        "claims_supported": list(CLAIMS_SUPPORTED),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGORITHMS),
+        "prompt_values_supported": ["none", "login", "consent"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": [method for method in AUTH_METHODS if method != "none"],
+    }
