@@ -9,9 +9,7 @@ from ..client_auth import authenticate_client
 from ..deps import AudienceDep, IssuerDep, KeysDep, SessionDep, SettingsDep, TokenStoreDep
 from ..errors import NO_STORE, TokenEndpointError
 from ..grants import FIRST_PARTY_CLIENT_ID
-{%- if refresh_tokens %}
 from ..refresh_tokens import find_refresh_token, revoke_refresh_token
-{%- endif %}
 from ..revocation import revoke_access_token
 from ..tokens import InvalidTokenError, verify_access_token
 
@@ -53,11 +51,9 @@ async def revoke(
         access = None  # unknown, expired or foreign (RFC 7009 §2.2): maybe a refresh token
     if access is not None and access.client_id == holder:
         await revoke_access_token(store, access, int(time.time()), settings.leeway_seconds)
-{%- if refresh_tokens %}
     elif access is None:
         # Whatever the hint says, every token type is searched (RFC 7009 §2.1).
         record = await find_refresh_token(store, token)
         if record is not None and record["client_id"] == holder:
             await revoke_refresh_token(store, settings, token)
-{%- endif %}
     return Response(headers=NO_STORE)
