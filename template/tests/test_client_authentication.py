@@ -52,7 +52,8 @@ def test_wrong_secret_is_invalid_client(client: TestClient, register: Register) 
 
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
-    assert response.headers["www-authenticate"].startswith("Basic")
+    realm = client.app.state.settings.realm  # type: ignore[attr-defined]
+    assert response.headers["www-authenticate"] == f'Basic realm="{realm}"'
 
 
 def test_confidential_client_without_its_secret_is_invalid_client(client: TestClient, register: Register) -> None:

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 
-from ..client_auth import authenticate_client, invalid_client
+from ..client_auth import authenticate_client
 from ..deps import AudienceDep, IssuerDep, KeysDep, SessionDep, SettingsDep, TokenStoreDep
-from ..errors import NO_STORE, TokenEndpointError
+from ..errors import NO_STORE, InvalidClient, InvalidRequest
 from ..refresh_tokens import find_refresh_token, grant_holder
 from ..revocation import grant_is_revoked, is_revoked
 from ..tokens import InvalidTokenError, verify_access_token
@@ -38,9 +38,9 @@ async def introspect(
     so the answer reveals nothing about them."""
     client = await authenticate_client(request, session)
     if client is None or client.is_public:
-        raise invalid_client()
+        raise InvalidClient()
     if not token:
-        raise TokenEndpointError("invalid_request", "token is required")
+        raise InvalidRequest("token is required")
     description = await _describe(token, session, store, settings, keys, issuer, audience)
     if description["active"] and not client.may_introspect and description["client_id"] != client.client_id:
         description = INACTIVE

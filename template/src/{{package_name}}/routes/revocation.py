@@ -7,7 +7,7 @@ from fastapi import APIRouter, Form, Request, Response
 
 from ..client_auth import authenticate_client
 from ..deps import AudienceDep, IssuerDep, KeysDep, SessionDep, SettingsDep, TokenStoreDep
-from ..errors import NO_STORE, TokenEndpointError
+from ..errors import NO_STORE, InvalidRequest
 from ..grants import FIRST_PARTY_CLIENT_ID
 from ..refresh_tokens import find_refresh_token, revoke_refresh_token
 from ..revocation import revoke_access_token
@@ -36,7 +36,7 @@ async def revoke(
     """
     client = await authenticate_client(request, session)
     if not token:
-        raise TokenEndpointError("invalid_request", "token is required")
+        raise InvalidRequest("token is required")
     holder = FIRST_PARTY_CLIENT_ID if client is None else client.client_id
     try:
         access = verify_access_token(

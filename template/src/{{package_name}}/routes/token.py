@@ -18,7 +18,7 @@ from ..deps import (
     TokenStoreDep,
     client_address,
 )
-from ..errors import NO_STORE, TokenEndpointError
+from ..errors import NO_STORE, InvalidRequest, UnsupportedGrantType
 from ..grants import Context, Grant, TokenRequest, authorization_code, client_credentials, password, refresh_token
 from ..grants.types import offered_grant_types
 from ..refresh_tokens import issue_refresh_token
@@ -67,13 +67,13 @@ async def token(
     form = await request.form()
     repeated = sorted(name for name in set(form.keys()) if len(form.getlist(name)) > 1)
     if repeated:
-        raise TokenEndpointError("invalid_request", f"Repeated parameter: {', '.join(repeated)}")
+        raise InvalidRequest(f"Repeated parameter: {', '.join(repeated)}")
     client = await authenticate_client(request, session)
     if not grant_type:
-        raise TokenEndpointError("invalid_request", "grant_type is required")
+        raise InvalidRequest("grant_type is required")
     exchange = GRANTS.get(grant_type)
     if exchange is None or grant_type not in offered_grant_types(settings):
-        raise TokenEndpointError("unsupported_grant_type", f"Unsupported grant_type: {grant_type}")
+        raise UnsupportedGrantType(f"Unsupported grant_type: {grant_type}")
     token_request = TokenRequest(
         grant_type=grant_type,
         client=client,
