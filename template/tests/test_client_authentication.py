@@ -6,7 +6,7 @@ from urllib.parse import quote_plus
 import httpx
 from fastapi.testclient import TestClient
 
-from .conftest import Register
+from .conftest import Register, app_state
 
 
 def client_credentials(
@@ -52,7 +52,7 @@ def test_wrong_secret_is_invalid_client(client: TestClient, register: Register) 
 
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
-    realm = client.app.state.settings.realm  # type: ignore[attr-defined]
+    realm = app_state(client.app).settings.realm
     assert response.headers["www-authenticate"] == f'Basic realm="{realm}"'
 
 

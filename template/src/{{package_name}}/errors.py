@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .app_state import app_state
 from .passwords import PasswordHashingBusy
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -119,7 +120,7 @@ async def _oauth_error(request: Request, exc: Exception) -> JSONResponse:
     headers = {**NO_STORE, **exc.headers}
     if exc.status_code == status.HTTP_401_UNAUTHORIZED:
         # RFC 6749 §5.2: a failed client authentication names the scheme to use, HTTP Basic here.
-        headers["WWW-Authenticate"] = f'Basic realm="{request.app.state.settings.realm}"'
+        headers["WWW-Authenticate"] = f'Basic realm="{app_state(request.app).settings.realm}"'
     return JSONResponse(
         {"error": exc.error, "error_description": exc.description}, status_code=exc.status_code, headers=headers
     )
