@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from ..client_auth import AUTH_METHODS
-from ..deps import IssuerDep
-from ..grants.types import GRANT_TYPES
+from ..config import Settings
+from ..deps import IssuerDep, SettingsDep
+from ..grants.supported import offered_grant_types
 from ..id_tokens import ALGORITHMS as ID_TOKEN_ALGORITHMS
 from ..pkce import METHOD
 from ..profiles import CLAIMS_SUPPORTED
@@ -22,16 +23,16 @@ CACHE = {"Cache-Control": "public, max-age=300"}
 
 
 @router.get("/.well-known/oauth-authorization-server")
-async def authorization_server_metadata(request: Request, issuer: IssuerDep) -> JSONResponse:
-    return JSONResponse(server_metadata(request, issuer), headers=CACHE)
+async def authorization_server_metadata(request: Request, issuer: IssuerDep, settings: SettingsDep) -> JSONResponse:
+    return JSONResponse(server_metadata(request, issuer, settings), headers=CACHE)
 
 
 @router.get("/.well-known/openid-configuration")
-async def openid_configuration(request: Request, issuer: IssuerDep) -> JSONResponse:
-    return JSONResponse(server_metadata(request, issuer), headers=CACHE)
+async def openid_configuration(request: Request, issuer: IssuerDep, settings: SettingsDep) -> JSONResponse:
+    return JSONResponse(server_metadata(request, issuer, settings), headers=CACHE)
 
 
-def server_metadata(request: Request, issuer: str) -> dict[str, Any]:
+def server_metadata(request: Request, issuer: str, settings: Settings) -> dict[str, Any]:
     def endpoint(name: str) -> str:
         return issuer + str(request.app.url_path_for(name))
 
@@ -44,7 +45,7 @@ def server_metadata(request: Request, issuer: str) -> dict[str, Any]:
         "introspection_endpoint": endpoint("introspect"),
         "end_session_endpoint": endpoint("end_session"),
         "jwks_uri": endpoint("jwks"),
-        "grant_types_supported": sorted(GRANT_TYPES),
+        "grant_types_supported": sorted(offered_grant_types(settings)),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "authorization_response_iss_parameter_supported": True,

@@ -20,21 +20,17 @@ from ..deps import (
     TokenStoreDep,
     client_address,
 )
-from ..errors import NO_STORE, TokenEndpointError
-from ..grants import Context, Grant, TokenRequest, authorization_code, client_credentials, password{% if refresh_tokens %}, refresh_token{% endif %}
+from ..errors import NO_STORE, InvalidRequest, UnsupportedGrantType
+from ..grants import Context, Grant, TokenRequest
+from ..grants.supported import EXCHANGES, offered_grant_types
 from ..id_tokens import DEFAULT_ALGORITHM, IdTokenSigners, issue_id_token
 from ..models import Client
-{%- if refresh_tokens %}
 from ..refresh_tokens import issue_refresh_token
 from ..token_store import TokenStore
-{%- endif %}
 from ..tokens import issue_access_token
 from ..users import get_user
 
 router = APIRouter(tags=["oauth2"])
-
-GRANT_MODULES = (authorization_code, client_credentials, password{% if refresh_tokens %}, refresh_token{% endif %})
-GRANTS = {grant.GRANT_TYPE: grant.exchange for grant in GRANT_MODULES}
 
 
 class TokenResponse(BaseModel):
@@ -42,9 +38,7 @@ class TokenResponse(BaseModel):
     token_type: str
     expires_in: int
     scope: str
-{%- if refresh_tokens %}
     refresh_token: str | None = None
-{%- endif %}
     id_token: str | None = None
 
 
@@ -77,13 +71,13 @@ async def token(
     form = await request.form()
     repeated = sorted(name for name in set(form.keys()) if len(form.getlist(name)) > 1)
     if repeated:
-        raise TokenEndpointError("invalid_request", f"Repeated parameter: {', '.join(repeated)}")
+        raise InvalidRequest(f"Repeated parameter: {', '.join(repeated)}")
     client = await authenticate_client(request, session)
     if not grant_type:
-        raise TokenEndpointError("invalid_request", "grant_type is required")
-    exchange = GRANTS.get(grant_type)
-    if exchange is None:
-        raise TokenEndpointError("unsupported_grant_type", f"Unsupported grant_type: {grant_type}")
+        raise InvalidRequest("grant_type is required")
+    exchange = EXCHANGES.get(grant_type)
+    if exchange is None or grant_type not in offered_grant_types(settings):
+        raise UnsupportedGrantType(f"Unsupported grant_type: {grant_type}")
     token_request = TokenRequest(
         grant_type=grant_type,
         client=client,
@@ -115,9 +109,7 @@ async def token(
         token_type="Bearer",
         expires_in=lifetime,
         scope=" ".join(sorted(grant.scopes)),
-{%- if refresh_tokens %}
         refresh_token=await _refresh_token(store, settings, grant),
-{%- endif %}
     )
     return JSONResponse(body.model_dump(exclude_none=True), headers=NO_STORE)
 
@@ -149,11 +141,10 @@ async def _id_token(
         access_token=access_token,
         nonce=grant.nonce,
     )
-{%- if refresh_tokens %}
 
 
 async def _refresh_token(store: TokenStore, settings: Settings, grant: Grant) -> str | None:
-    if not grant.refreshable or grant.grant_id is None:
+    if not settings.refresh_tokens_enabled or not grant.refreshable or grant.grant_id is None:
         return None
     return await issue_refresh_token(
         store,
@@ -164,4 +155,3 @@ async def _refresh_token(store: TokenStore, settings: Settings, grant: Grant) ->
         scopes=grant.refresh_scopes,
         auth_time=grant.auth_time,
     )
-{%- endif %}

@@ -5,7 +5,6 @@ Except within REFRESH_TOKEN_REUSE_GRACE_SECONDS of its first use, by the client 
 that is a client retrying, or two of its tabs refreshing at once, and it gets a token pair too.
 """
 
-import hashlib
 import secrets
 import time
 from typing import Any
@@ -13,15 +12,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .config import Settings
-from .errors import TokenEndpointError
+from .errors import InvalidGrant
 from .models import User
 from .revocation import grant_lifetime_seconds, revoke_grant
+from .store_keys import store_key
 from .token_store import TokenStore
 from .users import get_user
 
 
 def _key(token: str) -> str:
-    return "refresh:" + hashlib.sha256(token.encode()).hexdigest()
+    return store_key("refresh", token)
 
 
 async def issue_refresh_token(
@@ -56,13 +56,13 @@ async def use_refresh_token(store: TokenStore, settings: Settings, token: str, h
     grace period. Any other use revokes the grant."""
     claimed = await store.claim(_key(token))
     if claimed is None:
-        raise TokenEndpointError("invalid_grant", "The refresh token is invalid or has expired")
+        raise InvalidGrant("The refresh token is invalid or has expired")
     record, used_before = claimed
     if used_before is not None:
         in_grace = time.time() - used_before < settings.refresh_token_reuse_grace_seconds
         if not (in_grace and record["client_id"] == holder):
             await revoke_grant(store, record["grant_id"], grant_lifetime_seconds(settings))
-            raise TokenEndpointError("invalid_grant", "The refresh token was already used; the grant is revoked")
+            raise InvalidGrant("The refresh token was already used; the grant is revoked")
     return record
 
 
