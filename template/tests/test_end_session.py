@@ -1,5 +1,7 @@
 """RP-Initiated Logout 1.0: the session ends, and the browser returns only to a registered address."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -125,3 +127,25 @@ def test_hostile_requests_get_no_server_error(oidc: Flow) -> None:
     assert malformed_hint.status_code == 400
     assert long_client.status_code == 200
     assert "location" not in long_client.headers
+    oversized = oidc.client.post("/end-session", content=b"state=" + b"s" * 2_000_000, headers=form)
+    assert oversized.status_code in {200, 400, 413}
+
+
+def test_concurrent_sign_outs_of_one_session_all_end_it(oidc: Flow) -> None:
+    oidc.decide(scope=SCOPE, remember=True)
+    cookies = dict(oidc.client.cookies)
+
+    def sign_out(_: int) -> int:
+        response = oidc.client.get(
+            "/end-session",
+            params={"client_id": oidc.client_id, "post_logout_redirect_uri": LOGGED_OUT_URI},
+            cookies=cookies,
+            follow_redirects=False,
+        )
+        return response.status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(sign_out, range(8)))
+
+    assert answers == [303] * 8
+    assert not signed_in(oidc)
