@@ -2,6 +2,7 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -135,7 +136,7 @@ def test_concurrent_sign_outs_of_one_session_all_end_it(oidc: Flow) -> None:
     oidc.decide(scope=SCOPE, remember=True)
 
     def sign_out(_: int) -> int:
-        response = oidc.client.get(
+        response: httpx.Response = oidc.client.get(
             "/end-session",
             params={"client_id": oidc.client_id, "post_logout_redirect_uri": LOGGED_OUT_URI},
             follow_redirects=False,
