@@ -4,9 +4,14 @@ dirty repository changes nothing."""
 
 from __future__ import annotations
 
+import json
+import re
+import shlex
 import shutil
 import subprocess
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -16,8 +21,9 @@ from typer.testing import CliRunner
 
 from oauthgen.cli import app
 
-from .helpers import PASSWORD, password_token, run_module, run_own_tests, running_service
-from .servers import SERVER_URLS, require, service_environment
+from .conftest import REPO
+from .helpers import PASSWORD, password_token, project_env, run_module, run_own_tests, running_service
+from .servers import SERVER_URLS, require, service_environment, temporary_database
 
 runner = CliRunner()
 NAME = "svc"  # the project's folder name, and so its project and package name
@@ -194,6 +200,75 @@ def test_changed_storage_passes_its_own_tests_and_serves_from_postgresql(project
             protected = httpx.get(f"{url}/protected", headers={"Authorization": f"Bearer {token}"})
             assert protected.json() == {"message": "Hello, alice! This is a protected route."}
     assert not (project / "var").exists(), "the service must not have fallen back to SQLite"
+
+
+MOVES = [("sqlite", "postgresql"), ("postgresql", "mysql"), ("mysql", "sqlite")]
+
+
+@pytest.mark.parametrize(("old", "new"), MOVES, ids=[f"{old}-to-{new}" for old, new in MOVES])
+def test_readme_procedure_moves_users_and_clients_to_the_new_storage(
+    project_copy: Callable[..., Path], tmp_path: Path, old: str, new: str
+) -> None:
+    project = project_copy(storage=old)
+    with ExitStack() as stack:
+        old_env = {"DATABASE_URL": stack.enter_context(_database(old, tmp_path / "old.db"))}
+        new_env = {"DATABASE_URL": stack.enter_context(_database(new, tmp_path / "new.db"))}
+        _succeeds(run_module(project, NAME, "migrate", env=old_env))
+        _succeeds(run_module(project, NAME, "create-user", "alice", "--password", PASSWORD, env=old_env))
+        created = run_module(
+            project, NAME, "create-client", "backend", "--grant-type", "client_credentials", "--json", env=old_env
+        )
+        client = json.loads(_succeeds(created).stdout)
+
+        assert oauthgen("update", str(project), "--storage", new)[0] == 0
+        _succeeds(run_module(project, NAME, "migrate", env=new_env))
+        command = _readme_copy_command(old_env["DATABASE_URL"], new_env["DATABASE_URL"])
+        copied = _succeeds(
+            subprocess.run(
+                command, shell=True, cwd=project, env=project_env(project), capture_output=True, text=True, check=False
+            )
+        )
+        assert "users: 1 rows" in copied.stdout
+        assert "clients: 1 rows" in copied.stdout
+        # A user made after the copy gets an id of its own.
+        _succeeds(run_module(project, NAME, "create-user", "bob", "--password", PASSWORD, env=new_env))
+
+        with running_service(project, NAME, env=new_env) as url:
+            for username in ("alice", "bob"):
+                assert password_token(url, username).status_code == 200, username
+            granted = httpx.post(
+                f"{url}/token",
+                data={"grant_type": "client_credentials"},
+                auth=(client["client_id"], client["client_secret"]),
+                timeout=10,
+            )
+            assert granted.status_code == 200, granted.text
+
+
+@contextmanager
+def _database(storage: str, sqlite_file: Path) -> Iterator[str]:
+    if storage == "sqlite":
+        yield f"sqlite+aiosqlite:///{sqlite_file}"
+    else:
+        with temporary_database(storage) as url:
+            yield url
+
+
+def _readme_copy_command(old_url: str, new_url: str) -> str:
+    """The root README's command that copies a project's tables between two databases, for this project."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Changing an option after generation\n", 1)[1].split("\n## ", 1)[0]
+    (block,) = [block for block in re.findall(r"```sh\n(.*?)```", section, re.S) if "OLD_URL NEW_URL" in block]
+    return (
+        block.replace(".venv/bin/python", shlex.quote(sys.executable), 1)
+        .replace("OLD_URL NEW_URL", f"{shlex.quote(old_url)} {shlex.quote(new_url)}", 1)
+        .replace("my_service", NAME)
+    )
+
+
+def _succeeds(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
 
 
 def _data(answers: dict[str, str]) -> list[str]:
