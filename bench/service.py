@@ -342,7 +342,7 @@ def _service(project: Path, extra_env: dict[str, str] | None = None) -> Iterator
     }
     for command in (["migrate"], ["create-user", "alice", "--password", PASSWORD, "--scope", "profile"]):
         subprocess.run([sys.executable, "-m", PACKAGE, *command], cwd=project, env=env, check=True, capture_output=True)
-    with _uvicorn(project, f"{PACKAGE}.main:app", env, port) as pid:
+    with _uvicorn(project, f"{PACKAGE}.main:create_app", env, port, factory=True) as pid:
         yield Service(project, url, pid)
 
 
@@ -369,8 +369,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _uvicorn(cwd: Path, app: str, env: dict[str, str], port: int) -> Iterator[int]:
-    command = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--no-access-log", "--log-level", "warning"]
+def _uvicorn(cwd: Path, app: str, env: dict[str, str], port: int, *, factory: bool = False) -> Iterator[int]:
+    command = [sys.executable, "-m", "uvicorn", *(["--factory"] if factory else []), app, "--port", str(port)]
+    command += ["--no-access-log", "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=cwd, env=env)
     try:
         for _ in range(300):

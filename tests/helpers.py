@@ -59,7 +59,7 @@ def run_own_tests(project: Path, env: Mapping[str, str] | None = None) -> subpro
 
 
 def uvicorn_command(package: str) -> Callable[[int], list[str]]:
-    return lambda port: [sys.executable, "-m", "uvicorn", f"{package}.main:app", "--port", str(port)]
+    return lambda port: [sys.executable, "-m", "uvicorn", "--factory", f"{package}.main:create_app", "--port", str(port)]
 
 
 @contextmanager
@@ -70,7 +70,7 @@ def running_service(
     command: Callable[[int], list[str]] | None = None,
     log: list[str] | None = None,
 ) -> Iterator[str]:
-    """Start the service in the project folder (`uvicorn PACKAGE.main:app` from src/ unless a command
+    """Start the service in the project folder (`uvicorn --factory PACKAGE.main:create_app` from src/ unless a command
     for an installed project is given); yield its base URL; stop it cleanly; append its output to `log`."""
     port = free_port()
     process = subprocess.Popen(

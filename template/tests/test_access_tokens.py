@@ -6,7 +6,7 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import ISSUER, USERNAME, Mint, bearer
+from .conftest import ISSUER, USERNAME, Mint, app_state, bearer
 
 
 def status_of(client: TestClient, token: str) -> int:
@@ -19,8 +19,8 @@ def test_issued_token_has_the_rfc_9068_header_and_claims(client: TestClient, acc
     claims = jwt.decode(access_token, options={"verify_signature": False})
 
     assert header["typ"] == "at+jwt"
-    assert header["alg"] == client.app.state.keys.algorithm  # type: ignore[attr-defined]
-    assert header["kid"] == client.app.state.keys.kid  # type: ignore[attr-defined]
+    assert header["alg"] == app_state(client.app).keys.algorithm
+    assert header["kid"] == app_state(client.app).keys.kid
     assert set(claims) == {"iss", "aud", "sub", "exp", "iat", "jti", "client_id", "scope", "grant_id"}
     assert claims["iss"] == ISSUER
     assert claims["aud"] == ISSUER

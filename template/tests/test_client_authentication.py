@@ -6,7 +6,7 @@ from urllib.parse import quote_plus
 import httpx
 from fastapi.testclient import TestClient
 
-from .conftest import Register
+from .conftest import Register, app_state
 
 
 def client_credentials(
@@ -52,7 +52,8 @@ def test_wrong_secret_is_invalid_client(client: TestClient, register: Register) 
 
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
-    assert response.headers["www-authenticate"].startswith("Basic")
+    realm = app_state(client.app).settings.realm
+    assert response.headers["www-authenticate"] == f'Basic realm="{realm}"'
 
 
 def test_confidential_client_without_its_secret_is_invalid_client(client: TestClient, register: Register) -> None:

@@ -6,9 +6,11 @@ import time
 
 from fastapi.testclient import TestClient
 
+from .conftest import app_state
+
 
 def test_concurrent_increments_each_get_a_count_of_their_own(client: TestClient) -> None:
-    store = client.app.state.token_store  # type: ignore[attr-defined]
+    store = app_state(client.app).token_store
     key = f"test:{secrets.token_hex(4)}"
 
     async def hammer() -> tuple[list[int], int]:
@@ -23,7 +25,7 @@ def test_concurrent_increments_each_get_a_count_of_their_own(client: TestClient)
 
 
 def test_one_increment_counts_several_counters(client: TestClient) -> None:
-    store = client.app.state.token_store  # type: ignore[attr-defined]
+    store = app_state(client.app).token_store
     first, second = f"test:{secrets.token_hex(4)}", f"test:{secrets.token_hex(4)}"
 
     async def count_twice() -> list[dict[str, int]]:
@@ -34,7 +36,7 @@ def test_one_increment_counts_several_counters(client: TestClient) -> None:
 
 
 def test_decrement_never_goes_below_zero_nor_creates_a_counter(client: TestClient) -> None:
-    store = client.app.state.token_store  # type: ignore[attr-defined]
+    store = app_state(client.app).token_store
     counted, absent = f"test:{secrets.token_hex(4)}", f"test:{secrets.token_hex(4)}"
 
     async def go() -> tuple[int, int, dict[str, int]]:
@@ -48,13 +50,15 @@ def test_decrement_never_goes_below_zero_nor_creates_a_counter(client: TestClien
 
 
 def test_concurrent_claims_of_one_record_let_exactly_one_through(client: TestClient) -> None:
-    store = client.app.state.token_store  # type: ignore[attr-defined]
+    store = app_state(client.app).token_store
     key = f"test:{secrets.token_hex(4)}"
 
     async def race() -> list[int | None]:
         await store.put(key, {"value": 1}, 60)
         claims = await asyncio.gather(*(store.claim(key) for _ in range(10)))
-        return [used_before for _, used_before in claims]
+        claimed = [claim for claim in claims if claim is not None]
+        assert len(claimed) == len(claims)  # the record stays claimable, marked used, while it lives
+        return [used_before for _, used_before in claimed]
 
     assert client.portal is not None
     used_before = client.portal.call(race)
@@ -66,7 +70,7 @@ def test_concurrent_claims_of_one_record_let_exactly_one_through(client: TestCli
 
 
 def test_a_claimed_record_is_no_longer_active(client: TestClient) -> None:
-    store = client.app.state.token_store  # type: ignore[attr-defined]
+    store = app_state(client.app).token_store
     key = f"test:{secrets.token_hex(4)}"
 
     async def claim_then_get() -> object:

@@ -5,7 +5,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from .errors import TokenEndpointError
+from .errors import InvalidGrant
 from .models import Client
 from .pkce import verifier_matches
 from .revocation import revoke_grant
@@ -57,20 +57,20 @@ async def redeem_code(
     """The code's record, once; every check of RFC 6749 §4.1.3 and RFC 7636 §4.6."""
     claimed = await store.claim(_key(code))
     if claimed is None:
-        raise TokenEndpointError("invalid_grant", "The authorization code is invalid or has expired")
+        raise InvalidGrant("The authorization code is invalid or has expired")
     record, used_before = claimed
     if used_before is not None:
         # RFC 6749 §4.1.2: a code used twice revokes the tokens already issued from it.
         await revoke_grant(store, record["grant_id"], revoke_for_seconds)
-        raise TokenEndpointError("invalid_grant", "The authorization code was already used")
+        raise InvalidGrant("The authorization code was already used")
     if record["client_id"] != client.client_id:
-        raise TokenEndpointError("invalid_grant", "The authorization code was issued to another client")
+        raise InvalidGrant("The authorization code was issued to another client")
     if (record["redirect_uri_given"] or redirect_uri is not None) and redirect_uri != record["redirect_uri"]:
-        raise TokenEndpointError("invalid_grant", "redirect_uri does not match the authorization request")
+        raise InvalidGrant("redirect_uri does not match the authorization request")
     challenge = record["code_challenge"]
     if challenge is None:
         if code_verifier is not None:
-            raise TokenEndpointError("invalid_grant", "code_verifier sent, but the authorization had no code_challenge")
+            raise InvalidGrant("code_verifier sent, but the authorization had no code_challenge")
     elif code_verifier is None or not verifier_matches(code_verifier, challenge):
-        raise TokenEndpointError("invalid_grant", "The code_verifier does not match the code_challenge")
+        raise InvalidGrant("The code_verifier does not match the code_challenge")
     return record

@@ -3,18 +3,14 @@
 import base64
 from urllib.parse import unquote_plus
 
-from fastapi import Request, status
+from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .clients import get_client, secret_matches
-from .errors import TokenEndpointError
+from .errors import InvalidClient, InvalidRequest
 from .models import Client
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
-
-
-def invalid_client() -> TokenEndpointError:
-    return TokenEndpointError("invalid_client", "Client authentication failed", status.HTTP_401_UNAUTHORIZED)
 
 
 async def authenticate_client(request: Request, session: AsyncSession) -> Client | None:
@@ -27,22 +23,22 @@ async def authenticate_client(request: Request, session: AsyncSession) -> Client
     posted_id, posted_secret = form.get("client_id"), form.get("client_secret")
     if client_id is not None:
         if posted_secret is not None or (posted_id is not None and posted_id != client_id):
-            raise TokenEndpointError("invalid_request", "Use one client authentication method, not two")
+            raise InvalidRequest("Use one client authentication method, not two")
     else:
         client_id = posted_id if isinstance(posted_id, str) and posted_id else None
         secret = posted_secret if isinstance(posted_secret, str) else None
     if client_id is None:
         if secret is not None:
-            raise invalid_client()
+            raise InvalidClient()
         return None
     client = await get_client(session, client_id)
     if client is None:
-        raise invalid_client()
+        raise InvalidClient()
     if client.is_public:
         if secret is not None:
-            raise invalid_client()
+            raise InvalidClient()
     elif secret is None or not secret_matches(client, secret):
-        raise invalid_client()
+        raise InvalidClient()
     return client
 
 
@@ -53,9 +49,9 @@ def _basic_credentials(request: Request) -> tuple[str | None, str | None]:
     try:
         decoded = base64.b64decode(credentials, validate=True).decode()
     except ValueError:  # not ASCII, not base64, or not UTF-8 inside
-        raise invalid_client() from None
+        raise InvalidClient() from None
     client_id, separator, secret = decoded.partition(":")
     if not separator:
-        raise invalid_client()
+        raise InvalidClient()
     # RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
     return unquote_plus(client_id), unquote_plus(secret)

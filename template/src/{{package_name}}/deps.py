@@ -7,6 +7,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .app_state import app_state
 from .config import Settings
 from .errors import bearer_challenge, insufficient_scope
 from .keys import KeySet
@@ -15,7 +16,6 @@ from .revocation import is_revoked
 from .scopes import SCOPES
 from .token_store import TokenStore
 from .tokens import AccessToken, InvalidTokenError, verify_access_token
-from .verified_tokens import VerifiedTokens
 
 INVALID_TOKEN = "The access token is invalid or has expired"
 
@@ -24,28 +24,24 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token", scopes=SCOPES, auto_error
 
 
 async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return app_state(request.app).settings
 
 
 async def get_keys(request: Request) -> KeySet:
-    keys: KeySet = request.app.state.keys
-    return keys
+    return app_state(request.app).keys
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessions() as session:
+    async with app_state(request.app).sessions() as session:
         yield session
 
 
 async def get_token_store(request: Request) -> TokenStore:
-    store: TokenStore = request.app.state.token_store
-    return store
+    return app_state(request.app).token_store
 
 
 async def get_password_hasher(request: Request) -> PasswordHasher:
-    passwords: PasswordHasher = request.app.state.passwords
-    return passwords
+    return app_state(request.app).passwords
 
 
 def client_address(request: Request) -> str:
@@ -96,13 +92,13 @@ async def current_token(
 
     It runs on every protected request, so it reads the application's state itself: each
     sub-dependency would cost FastAPI another resolution step per request."""
-    state = request.app.state
-    settings: Settings = state.settings
+    state = app_state(request.app)
+    settings = state.settings
     if not token:
         raise bearer_challenge(settings.realm)
     issuer = issuer_of(request, settings)
     audience = audience_of(settings, issuer)
-    verified: VerifiedTokens = state.verified_tokens
+    verified = state.verified_tokens
     access = verified.get(token, issuer, audience, settings.leeway_seconds)
     if access is None:
         try:

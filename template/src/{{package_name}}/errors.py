@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Awaitable, Callable
+from typing import ClassVar
 
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.exception_handlers import http_exception_handler
@@ -9,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .app_state import app_state
 from .passwords import PasswordHashingBusy
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -31,24 +33,63 @@ def error_description(text: str) -> str:
     return _NOT_IN_A_DESCRIPTION.sub("?", text)
 
 
-class TokenEndpointError(Exception):
-    """An RFC 6749 §5.2 error; `error` is one of the RFC's codes."""
+class OAuthError(Exception):
+    """An error answered as RFC 6749 §5.2 says: JSON naming the code, never cached. One subclass per code."""
 
-    def __init__(
-        self,
-        error: str,
-        description: str,
-        status_code: int = status.HTTP_400_BAD_REQUEST,
-        headers: dict[str, str] | None = None,
-    ) -> None:
+    error: ClassVar[str]
+    status_code: ClassVar[int] = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, description: str, *, headers: dict[str, str] | None = None) -> None:
         # Descriptions may quote what the client sent (a grant_type, a parameter's name, a scope),
         # which may be any text at all.
         description = error_description(description)
         super().__init__(description)
-        self.error = error
         self.description = description
-        self.status_code = status_code
         self.headers = headers or {}
+
+
+class InvalidRequest(OAuthError):
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    """Client authentication failed, or a client is needed and none authenticated."""
+
+    error = "invalid_client"
+    status_code = status.HTTP_401_UNAUTHORIZED
+
+    def __init__(self, description: str = "Client authentication failed") -> None:
+        super().__init__(description)
+
+
+class InvalidGrant(OAuthError):
+    error = "invalid_grant"
+
+
+class UnauthorizedClient(OAuthError):
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(OAuthError):
+    error = "unsupported_grant_type"
+
+
+class InvalidScope(OAuthError):
+    error = "invalid_scope"
+
+
+class TooManyAttempts(OAuthError):
+    """Failed logins over the limit (RFC 6585 §4); the code is RFC 6749 §4.1.2.1's for a busy server."""
+
+    error = "temporarily_unavailable"
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many failed logins; try again later", headers={"Retry-After": str(retry_after)})
+
+
+class MethodNotAllowed(InvalidRequest):
+    status_code = status.HTTP_405_METHOD_NOT_ALLOWED
 
 
 def bearer_challenge(realm: str, error: str | None = None, description: str | None = None) -> HTTPException:
@@ -74,11 +115,12 @@ def insufficient_scope(realm: str, scope: str) -> HTTPException:
     )
 
 
-async def _token_endpoint_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, TokenEndpointError)
+async def _oauth_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OAuthError)
     headers = {**NO_STORE, **exc.headers}
     if exc.status_code == status.HTTP_401_UNAUTHORIZED:
-        headers["WWW-Authenticate"] = 'Basic realm="token"'
+        # RFC 6749 §5.2: a failed client authentication names the scheme to use, HTTP Basic here.
+        headers["WWW-Authenticate"] = f'Basic realm="{app_state(request.app).settings.realm}"'
     return JSONResponse(
         {"error": exc.error, "error_description": exc.description}, status_code=exc.status_code, headers=headers
     )
@@ -90,7 +132,7 @@ def _is_oauth_endpoint(request: Request) -> bool:
 
 async def _malformed_request(request: Request) -> JSONResponse:
     # Never the parser's own message: it may describe internal state, or quote what was sent.
-    return await _token_endpoint_error(request, TokenEndpointError("invalid_request", "The request is malformed"))
+    return await _oauth_error(request, InvalidRequest("The request is malformed"))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -100,8 +142,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if _is_oauth_endpoint(request) and exc.status_code in {status.HTTP_400_BAD_REQUEST, 413}:
         return await _malformed_request(request)
     if _is_oauth_endpoint(request) and exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
-        refused = TokenEndpointError("invalid_request", "Use POST", exc.status_code, headers=dict(exc.headers or {}))
-        return await _token_endpoint_error(request, refused)
+        return await _oauth_error(request, MethodNotAllowed("Use POST", headers=dict(exc.headers or {})))
     return await http_exception_handler(request, exc)
 
 
@@ -138,7 +179,7 @@ async def _busy(_request: Request, _exc: Exception) -> Response:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(TokenEndpointError, _token_endpoint_error)
+    app.add_exception_handler(OAuthError, _oauth_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(PasswordHashingBusy, _busy)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..config import Settings
-from ..errors import TokenEndpointError
+from ..errors import InvalidScope, UnauthorizedClient
 from ..models import Client
 from ..passwords import PasswordHasher
 from ..token_store import TokenStore
@@ -65,10 +65,10 @@ def settle_scopes(requested: str | None, allowed: frozenset[str]) -> frozenset[s
         return allowed
     wanted = frozenset(requested.split())
     if not wanted <= allowed:
-        raise TokenEndpointError("invalid_scope", f"Scope not allowed: {' '.join(sorted(wanted - allowed))}")
+        raise InvalidScope(f"Scope not allowed: {' '.join(sorted(wanted - allowed))}")
     return wanted
 
 
 def require_grant_type(client: Client, grant_type: str) -> None:
     if grant_type not in client.allowed_grant_types:
-        raise TokenEndpointError("unauthorized_client", f"This client may not use the {grant_type} grant")
+        raise UnauthorizedClient(f"This client may not use the {grant_type} grant")

@@ -4,8 +4,7 @@ The token's subject is the client, as `client:CLIENT_ID`: usernames cannot conta
 tokens can ever carry a client's subject (RFC 9068 §5, RFC 9700 §4.15). No refresh token (§4.4.3).
 """
 
-from ..client_auth import invalid_client
-from ..errors import TokenEndpointError
+from ..errors import InvalidClient, UnauthorizedClient
 from . import Context, Grant, TokenRequest, require_grant_type, settle_scopes
 
 GRANT_TYPE = "client_credentials"
@@ -15,9 +14,9 @@ CLIENT_SUBJECT_PREFIX = "client:"
 async def exchange(request: TokenRequest, _context: Context) -> Grant:
     client = request.client
     if client is None:
-        raise invalid_client()
+        raise InvalidClient()
     if client.is_public:
-        raise TokenEndpointError("unauthorized_client", "A public client cannot use client credentials")
+        raise UnauthorizedClient("A public client cannot use client credentials")
     require_grant_type(client, GRANT_TYPE)
     return Grant(
         subject=CLIENT_SUBJECT_PREFIX + client.client_id,

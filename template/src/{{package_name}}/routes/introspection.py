@@ -9,13 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 
-from ..client_auth import authenticate_client, invalid_client
+from ..client_auth import authenticate_client
 from ..deps import AudienceDep, IssuerDep, KeysDep, SessionDep, SettingsDep, TokenStoreDep
-from ..errors import NO_STORE, TokenEndpointError
-{%- if refresh_tokens %}
+from ..errors import NO_STORE, InvalidClient, InvalidRequest
 from ..refresh_tokens import find_refresh_token, grant_holder
-{%- endif %}
-from ..revocation import {% if refresh_tokens %}grant_is_revoked, {% endif %}is_revoked
+from ..revocation import grant_is_revoked, is_revoked
 from ..tokens import InvalidTokenError, verify_access_token
 
 router = APIRouter(tags=["oauth2"])
@@ -40,11 +38,10 @@ async def introspect(
     so the answer reveals nothing about them."""
     client = await authenticate_client(request, session)
     if client is None or client.is_public:
-        raise invalid_client()
+        raise InvalidClient()
     if not token:
-        raise TokenEndpointError("invalid_request", "token is required")
-    lifetime = settings.access_token_expire_minutes * 60
-    description = await _describe(token, {% if refresh_tokens %}session, store{% else %}store{% endif %}, keys, issuer, audience, lifetime)
+        raise InvalidRequest("token is required")
+    description = await _describe(token, session, store, settings, keys, issuer, audience)
     if description["active"] and not client.may_introspect and description["client_id"] != client.client_id:
         description = INACTIVE
     return JSONResponse(description, headers=NO_STORE)
@@ -52,23 +49,20 @@ async def introspect(
 
 async def _describe(
     token: str,
-{%- if refresh_tokens %}
     session: SessionDep,
-{%- endif %}
     store: TokenStoreDep,
+    settings: SettingsDep,
     keys: KeysDep,
     issuer: str,
     audience: str,
-    max_lifetime: int,
 ) -> dict[str, Any]:
+    lifetime = settings.access_token_expire_minutes * 60
     try:
-        access = verify_access_token(token, keys, issuer=issuer, audience=audience, leeway=0, max_lifetime=max_lifetime)
+        access = verify_access_token(token, keys, issuer=issuer, audience=audience, leeway=0, max_lifetime=lifetime)
     except InvalidTokenError:
-{%- if refresh_tokens %}
+        if not settings.refresh_tokens_enabled:
+            return INACTIVE  # those issued before refresh tokens were turned off cannot be used
         return await _describe_refresh_token(token, session, store, issuer)
-{%- else %}
-        return INACTIVE
-{%- endif %}
     if await is_revoked(store, access):
         return INACTIVE
     return {
@@ -83,7 +77,6 @@ async def _describe(
         "iss": access.claims["iss"],
         "jti": access.token_id,
     }
-{%- if refresh_tokens %}
 
 
 async def _describe_refresh_token(token: str, session: SessionDep, store: TokenStoreDep, issuer: str) -> dict[str, Any]:
@@ -100,4 +93,3 @@ async def _describe_refresh_token(token: str, session: SessionDep, store: TokenS
         "sub": record["subject"],
         "iss": issuer,
     }
-{%- endif %}

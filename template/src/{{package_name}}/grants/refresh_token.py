@@ -2,8 +2,7 @@
 
 from typing import Any
 
-from ..client_auth import invalid_client
-from ..errors import TokenEndpointError
+from ..errors import InvalidClient, InvalidGrant, InvalidRequest
 from ..models import Client
 from ..refresh_tokens import find_refresh_token, grant_holder, use_refresh_token
 from ..revocation import grant_is_revoked
@@ -14,7 +13,7 @@ GRANT_TYPE = "refresh_token"
 
 async def exchange(request: TokenRequest, context: Context) -> Grant:
     if not request.refresh_token:
-        raise TokenEndpointError("invalid_request", "refresh_token is required")
+        raise InvalidRequest("refresh_token is required")
     if request.client is not None:
         require_grant_type(request.client, GRANT_TYPE)
     holder = FIRST_PARTY_CLIENT_ID if request.client is None else request.client.client_id
@@ -33,7 +32,7 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
         await _check_grant(context, record)
     user = await grant_holder(context.session, record)
     if user is None:
-        raise TokenEndpointError("invalid_grant", "The user can no longer use this grant")
+        raise InvalidGrant("The user can no longer use this grant")
     granted = frozenset(record["scopes"])
     return Grant(
         subject=user.username,
@@ -49,10 +48,10 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
 def _check_holder(record: dict[str, Any], client: Client | None, holder: str) -> None:
     if record["client_id"] != holder:
         if client is None:
-            raise invalid_client()
-        raise TokenEndpointError("invalid_grant", "The refresh token was issued to another client")
+            raise InvalidClient()
+        raise InvalidGrant("The refresh token was issued to another client")
 
 
 async def _check_grant(context: Context, record: dict[str, Any]) -> None:
     if await grant_is_revoked(context.store, record["grant_id"]):
-        raise TokenEndpointError("invalid_grant", "The grant has been revoked")
+        raise InvalidGrant("The grant has been revoked")

@@ -7,9 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from ..client_auth import authenticate_client
-{%- if refresh_tokens %}
 from ..config import Settings
-{%- endif %}
 from ..deps import (
     AudienceDep,
     IssuerDep,
@@ -20,17 +18,16 @@ from ..deps import (
     TokenStoreDep,
     client_address,
 )
-from ..errors import NO_STORE, TokenEndpointError
-from ..grants import Context, {% if refresh_tokens %}Grant, {% endif %}TokenRequest, authorization_code, client_credentials, password{% if refresh_tokens %}, refresh_token{% endif %}
-{%- if refresh_tokens %}
+from ..errors import NO_STORE, InvalidRequest, UnsupportedGrantType
+from ..grants import Context, Grant, TokenRequest, authorization_code, client_credentials, password, refresh_token
+from ..grants.types import offered_grant_types
 from ..refresh_tokens import issue_refresh_token
 from ..token_store import TokenStore
-{%- endif %}
 from ..tokens import issue_access_token
 
 router = APIRouter(tags=["oauth2"])
 
-GRANT_MODULES = (authorization_code, client_credentials, password{% if refresh_tokens %}, refresh_token{% endif %})
+GRANT_MODULES = (authorization_code, client_credentials, password, refresh_token)
 GRANTS = {grant.GRANT_TYPE: grant.exchange for grant in GRANT_MODULES}
 
 
@@ -39,9 +36,7 @@ class TokenResponse(BaseModel):
     token_type: str
     expires_in: int
     scope: str
-{%- if refresh_tokens %}
     refresh_token: str | None = None
-{%- endif %}
 
 
 @router.post("/token", name="token", response_model=TokenResponse, response_model_exclude_none=True)
@@ -72,13 +67,13 @@ async def token(
     form = await request.form()
     repeated = sorted(name for name in set(form.keys()) if len(form.getlist(name)) > 1)
     if repeated:
-        raise TokenEndpointError("invalid_request", f"Repeated parameter: {', '.join(repeated)}")
+        raise InvalidRequest(f"Repeated parameter: {', '.join(repeated)}")
     client = await authenticate_client(request, session)
     if not grant_type:
-        raise TokenEndpointError("invalid_request", "grant_type is required")
+        raise InvalidRequest("grant_type is required")
     exchange = GRANTS.get(grant_type)
-    if exchange is None:
-        raise TokenEndpointError("unsupported_grant_type", f"Unsupported grant_type: {grant_type}")
+    if exchange is None or grant_type not in offered_grant_types(settings):
+        raise UnsupportedGrantType(f"Unsupported grant_type: {grant_type}")
     token_request = TokenRequest(
         grant_type=grant_type,
         client=client,
@@ -107,16 +102,13 @@ async def token(
         token_type="Bearer",
         expires_in=lifetime,
         scope=" ".join(sorted(grant.scopes)),
-{%- if refresh_tokens %}
         refresh_token=await _refresh_token(store, settings, grant),
-{%- endif %}
     )
     return JSONResponse(body.model_dump(exclude_none=True), headers=NO_STORE)
-{%- if refresh_tokens %}
 
 
 async def _refresh_token(store: TokenStore, settings: Settings, grant: Grant) -> str | None:
-    if not grant.refreshable or grant.grant_id is None:
+    if not settings.refresh_tokens_enabled or not grant.refreshable or grant.grant_id is None:
         return None
     return await issue_refresh_token(
         store,
@@ -127,4 +119,3 @@ async def _refresh_token(store: TokenStore, settings: Settings, grant: Grant) ->
         scopes=grant.refresh_scopes,
         auth_time=grant.auth_time,
     )
-{%- endif %}

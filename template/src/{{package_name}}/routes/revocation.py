@@ -7,11 +7,9 @@ from fastapi import APIRouter, Form, Request, Response
 
 from ..client_auth import authenticate_client
 from ..deps import AudienceDep, IssuerDep, KeysDep, SessionDep, SettingsDep, TokenStoreDep
-from ..errors import NO_STORE, TokenEndpointError
+from ..errors import NO_STORE, InvalidRequest
 from ..grants import FIRST_PARTY_CLIENT_ID
-{%- if refresh_tokens %}
 from ..refresh_tokens import find_refresh_token, revoke_refresh_token
-{%- endif %}
 from ..revocation import revoke_access_token
 from ..tokens import InvalidTokenError, verify_access_token
 
@@ -38,7 +36,7 @@ async def revoke(
     """
     client = await authenticate_client(request, session)
     if not token:
-        raise TokenEndpointError("invalid_request", "token is required")
+        raise InvalidRequest("token is required")
     holder = FIRST_PARTY_CLIENT_ID if client is None else client.client_id
     try:
         access = verify_access_token(
@@ -53,11 +51,9 @@ async def revoke(
         access = None  # unknown, expired or foreign (RFC 7009 §2.2): maybe a refresh token
     if access is not None and access.client_id == holder:
         await revoke_access_token(store, access, int(time.time()), settings.leeway_seconds)
-{%- if refresh_tokens %}
     elif access is None:
         # Whatever the hint says, every token type is searched (RFC 7009 §2.1).
         record = await find_refresh_token(store, token)
         if record is not None and record["client_id"] == holder:
             await revoke_refresh_token(store, settings, token)
-{%- endif %}
     return Response(headers=NO_STORE)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .config import Settings
-from .errors import TokenEndpointError
+from .errors import InvalidGrant
 from .models import User
 from .revocation import grant_lifetime_seconds, revoke_grant
 from .token_store import TokenStore
@@ -56,13 +56,13 @@ async def use_refresh_token(store: TokenStore, settings: Settings, token: str, h
     grace period. Any other use revokes the grant."""
     claimed = await store.claim(_key(token))
     if claimed is None:
-        raise TokenEndpointError("invalid_grant", "The refresh token is invalid or has expired")
+        raise InvalidGrant("The refresh token is invalid or has expired")
     record, used_before = claimed
     if used_before is not None:
         in_grace = time.time() - used_before < settings.refresh_token_reuse_grace_seconds
         if not (in_grace and record["client_id"] == holder):
             await revoke_grant(store, record["grant_id"], grant_lifetime_seconds(settings))
-            raise TokenEndpointError("invalid_grant", "The refresh token was already used; the grant is revoked")
+            raise InvalidGrant("The refresh token was already used; the grant is revoked")
     return record
 
 

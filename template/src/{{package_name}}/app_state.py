@@ -1,0 +1,33 @@
+"""What the running application holds, typed, and the one function that reads it from the app."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from starlette.types import ASGIApp
+
+from .config import Settings
+from .keys import KeySet
+from .passwords import PasswordHasher
+from .token_store import TokenStore
+from .verified_tokens import VerifiedTokens
+
+
+@dataclass(slots=True)
+class AppState:
+    """Made by the application factory; the password hasher and token store join at start-up, in
+    the event loop that serves the requests."""
+
+    settings: Settings
+    keys: KeySet
+    engine: AsyncEngine
+    sessions: async_sessionmaker[Any]
+    verified_tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
+    passwords: PasswordHasher = field(init=False)
+    token_store: TokenStore = field(init=False)
+
+
+def app_state(app: ASGIApp) -> AppState:
+    """The state of an application made by `create_app` (a FastAPI app, or a test client's)."""
+    state: AppState = app.state.app_state  # type: ignore[attr-defined]
+    return state
