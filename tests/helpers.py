@@ -59,7 +59,15 @@ def run_own_tests(project: Path, env: Mapping[str, str] | None = None) -> subpro
 
 
 def uvicorn_command(package: str) -> Callable[[int], list[str]]:
-    return lambda port: [sys.executable, "-m", "uvicorn", "--factory", f"{package}.main:create_app", "--port", str(port)]
+    return lambda port: [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        f"{package}.main:create_app",
+        "--port",
+        str(port),
+    ]
 
 
 @contextmanager
