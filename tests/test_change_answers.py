@@ -52,6 +52,17 @@ CHANGES: list[tuple[dict[str, str], tuple[str, str]]] = [
 ]
 
 
+FLAGS = {
+    "jwt_algorithm": "--algorithm",
+    "storage": "--storage",
+    "token_store": "--token-store",
+    "access_token_expire_minutes": "--access-minutes",
+    "refresh_token_expire_days": "--refresh-days",
+}
+# Each change is given one of the ways `new` takes answers, in turn.
+WAYS = ("flag", "data", "data-file")
+
+
 def _id(change: tuple[dict[str, str], tuple[str, str]]) -> str:
     base, (key, value) = change
     return "-".join([*base.values(), f"{key}={value}"]) if base else f"{key}={value}"
@@ -100,10 +111,20 @@ def test_changed_answer_gives_the_fresh_project(
     project = project_copy(**base)
     old = _answers(project)[key]
     head = _git(project, "rev-parse", "HEAD")
+    way = WAYS[CHANGES.index(change) % len(WAYS)]
+    if way == "data-file":
+        answers_file = tmp_path / "answers.yml"
+        answers_file.write_text(yaml.safe_dump({key: value}), encoding="utf-8")
+    given = {
+        "flag": [FLAGS[key], value],
+        "data": ["-d", f"{key}={value}"],
+        "data-file": ["--data-file", str(tmp_path / "answers.yml")],
+    }[way]
 
-    code, out, err = oauthgen("update", str(project), "-d", f"{key}={value}")
+    code, out, err = oauthgen("update", str(project), *given)
 
     assert code == 0, err
+    assert out.startswith("Template version v") and ", unchanged.\n" in out
     assert f"  {key}: {old} -> {value}\n" in out
     assert _git(project, "rev-parse", "HEAD") == head, "the change is left for review, not committed"
     listed = [line.strip() for line in out.split("Changed files (review with `git diff`):\n", 1)[1].splitlines()]

@@ -41,7 +41,10 @@ def show_generated(generated: Generated) -> None:
 def show_updated(updated: Updated) -> None:
     if updated.repaired_source:
         _say(f"The recorded template source {updated.repaired_source} was gone: now using this machine's store.")
-    _say(f"Updated from {updated.previous} to {updated.current}.")
+    if updated.previous == updated.current:
+        _say(f"Template version {updated.current}, unchanged.")
+    else:
+        _say(f"Updated from {updated.previous} to {updated.current}.")
     if updated.answers:
         _say("Changed answers:")
         for key, old, new in updated.answers:
