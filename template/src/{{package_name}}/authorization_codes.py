@@ -1,7 +1,6 @@
 """Authorization codes (RFC 6749 §4.1.2): single use, at most 60 seconds, bound to the client, the
 redirect URI and the PKCE challenge. Only their hashes are stored."""
 
-import hashlib
 import secrets
 from typing import Any
 
@@ -9,13 +8,14 @@ from .errors import InvalidGrant
 from .models import Client
 from .pkce import verifier_matches
 from .revocation import revoke_grant
+from .store_keys import store_key
 from .token_store import TokenStore
 
 LIFETIME_SECONDS = 60
 
 
 def _key(code: str) -> str:
-    return "code:" + hashlib.sha256(code.encode()).hexdigest()
+    return store_key("code", code)
 
 
 async def create_code(

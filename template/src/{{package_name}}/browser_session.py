@@ -2,7 +2,6 @@
 session itself in the token store, so logging out really ends it. Forms carry a CSRF token that
 must match a cookie of its own (double submit); both cookies are SameSite=Lax."""
 
-import hashlib
 import hmac
 import secrets
 import time
@@ -11,6 +10,7 @@ from dataclasses import dataclass
 from fastapi import Request, Response
 
 from .config import Settings
+from .store_keys import store_key
 from .token_store import TokenStore
 
 SESSION_COOKIE = "session"
@@ -24,7 +24,7 @@ class BrowserSession:
 
 
 def _key(session_id: str) -> str:
-    return "session:" + hashlib.sha256(session_id.encode()).hexdigest()
+    return store_key("session", session_id)
 
 
 async def start_session(

@@ -8,11 +8,11 @@ counted before it is evaluated and goes ahead only while every count is within i
 concurrent attempts never pass a limit; a refused or successful attempt is taken back off.
 """
 
-import hashlib
 from dataclasses import dataclass
 
 from .casefold import folded
 from .config import Settings
+from .store_keys import store_key
 from .token_store import TokenStore
 
 
@@ -38,9 +38,7 @@ class Attempt:
 
 
 def _key(kind: str, *parts: str) -> str:
-    # A digest: stored keys have one size whatever a client sends, and name nobody.
-    digest = hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
-    return f"failed-logins:{kind}:{digest}"
+    return store_key(f"failed-logins:{kind}", *parts)
 
 
 async def begin(store: TokenStore, settings: Settings, username: str, address: str) -> Attempt:

@@ -5,7 +5,6 @@ Except within REFRESH_TOKEN_REUSE_GRACE_SECONDS of its first use, by the client 
 that is a client retrying, or two of its tabs refreshing at once, and it gets a token pair too.
 """
 
-import hashlib
 import secrets
 import time
 from typing import Any
@@ -16,12 +15,13 @@ from .config import Settings
 from .errors import InvalidGrant
 from .models import User
 from .revocation import grant_lifetime_seconds, revoke_grant
+from .store_keys import store_key
 from .token_store import TokenStore
 from .users import get_user
 
 
 def _key(token: str) -> str:
-    return "refresh:" + hashlib.sha256(token.encode()).hexdigest()
+    return store_key("refresh", token)
 
 
 async def issue_refresh_token(

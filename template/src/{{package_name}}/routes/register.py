@@ -5,11 +5,10 @@ register MAX_REGISTRATIONS_PER_ADDRESS times per REGISTRATION_WINDOW_SECONDS, so
 fills the users table or probes for taken names at speed.
 """
 
-import hashlib
-
 from fastapi import APIRouter, HTTPException, Request, status
 
 from ..deps import PasswordHasherDep, SessionDep, SettingsDep, TokenStoreDep, client_address
+from ..store_keys import store_key
 from ..users import NewUser, UserExistsError, create_user
 
 router = APIRouter(tags=["users"])
@@ -29,7 +28,7 @@ async def register(
     passwords: PasswordHasherDep,
 ) -> dict[str, str]:
     window = settings.registration_window_seconds
-    key = "registrations:" + hashlib.sha256(client_address(request).encode()).hexdigest()
+    key = store_key("registrations", client_address(request))
     counts = await store.increment({key: window})
     if counts[key] > settings.max_registrations_per_address:
         raise HTTPException(

@@ -19,16 +19,13 @@ from ..deps import (
     client_address,
 )
 from ..errors import NO_STORE, InvalidRequest, UnsupportedGrantType
-from ..grants import Context, Grant, TokenRequest, authorization_code, client_credentials, password, refresh_token
-from ..grants.types import offered_grant_types
+from ..grants import Context, Grant, TokenRequest
+from ..grants.supported import EXCHANGES, offered_grant_types
 from ..refresh_tokens import issue_refresh_token
 from ..token_store import TokenStore
 from ..tokens import issue_access_token
 
 router = APIRouter(tags=["oauth2"])
-
-GRANT_MODULES = (authorization_code, client_credentials, password, refresh_token)
-GRANTS = {grant.GRANT_TYPE: grant.exchange for grant in GRANT_MODULES}
 
 
 class TokenResponse(BaseModel):
@@ -71,7 +68,7 @@ async def token(
     client = await authenticate_client(request, session)
     if not grant_type:
         raise InvalidRequest("grant_type is required")
-    exchange = GRANTS.get(grant_type)
+    exchange = EXCHANGES.get(grant_type)
     if exchange is None or grant_type not in offered_grant_types(settings):
         raise UnsupportedGrantType(f"Unsupported grant_type: {grant_type}")
     token_request = TokenRequest(
