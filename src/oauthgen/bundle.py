@@ -40,6 +40,10 @@ class BundleError(Exception):
     """The template bundle cannot be built from this source tree."""
 
 
+class GitError(Exception):
+    """A git command failed; the message quotes the command and what git said."""
+
+
 @dataclass(frozen=True)
 class Release:
     version: str
@@ -62,7 +66,7 @@ def git(cwd: Path, *args: str, env: dict[str, str] | None = None, stdin: bytes |
         check=False,
     )
     if result.returncode != 0:
-        raise BundleError(f"git {' '.join(args)} failed: {result.stderr.decode(errors='replace').strip()}")
+        raise GitError(f"git {' '.join(args)} failed: {result.stderr.decode(errors='replace').strip()}")
     return result.stdout
 
 
@@ -88,7 +92,7 @@ def releases(repo: Path) -> list[Release]:
         for commit in (c.decode() for c in changes):
             try:
                 version = project_version(git(repo, "show", f"{commit}:pyproject.toml"))
-            except (BundleError, KeyError, tomllib.TOMLDecodeError):
+            except (GitError, KeyError, tomllib.TOMLDecodeError):
                 continue
             if not firsts or firsts[-1][0] != version:
                 firsts.append((version, commit))

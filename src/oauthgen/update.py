@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from .bundle import BundleError, git
+from .bundle import GitError, git
 from .errors import UsageProblem
 from .generate import ANSWERS_FILE, check_changed_answers, copier_problems
 from .source import has_revision, store_path, template_source
@@ -79,7 +79,7 @@ def _check_repository(project: Path) -> None:
         raise UsageProblem(f"{project}: no such directory")
     try:
         top = Path(git(project, "rev-parse", "--show-toplevel").decode().strip())
-    except BundleError:
+    except GitError:
         raise UsageProblem(f"{project}: not a git repository (updates are applied as a reviewable diff)") from None
     if git(project, "status", "--porcelain", "--", ".").strip():
         raise UsageProblem(f"{top}: uncommitted changes; commit or stash them before updating")
