@@ -115,6 +115,7 @@ class BearerToken(SecurityBase):
                     audience=audience,
                     leeway=settings.leeway_seconds,
                     max_lifetime=settings.access_token_expire_minutes * 60,
+                    clock=state.clock,
                 )
             except InvalidTokenError:
                 raise bearer_challenge(settings.realm, "invalid_token", INVALID_TOKEN) from None

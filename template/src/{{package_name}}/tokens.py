@@ -68,7 +68,14 @@ def issue_access_token(
 
 
 def verify_access_token(
-    token: str, keys: KeySet, *, issuer: str, audience: str, leeway: int, max_lifetime: int
+    token: str,
+    keys: KeySet,
+    *,
+    issuer: str,
+    audience: str,
+    leeway: int,
+    max_lifetime: int,
+    clock: Callable[[], float] = time.time,
 ) -> AccessToken:
     """Check the header, the signature with the pinned algorithm, and every required claim (RFC 9068 §4).
 
@@ -82,7 +89,7 @@ def verify_access_token(
         claims = json.loads(signed.payload)
         if not isinstance(claims, dict):
             raise InvalidTokenError("the payload is not a JSON object")
-        _claims_registry(issuer, audience, leeway).validate(claims)
+        _claims_registry(issuer, audience, leeway, clock).validate(claims)
     except (JoseError, ValueError, RecursionError) as exc:
         raise InvalidTokenError(str(exc)) from None
     if claims["exp"] - claims["iat"] > max_lifetime + leeway:
@@ -127,10 +134,11 @@ def _signatures(algorithm: str) -> JWSRegistry:
 
 # Bounded: in development the issuer is the URL a request arrived at, which the client chooses.
 @lru_cache(maxsize=16)
-def _claims_registry(issuer: str, audience: str, leeway: int) -> JWTClaimsRegistry:
+def _claims_registry(issuer: str, audience: str, leeway: int, clock: Callable[[], float]) -> JWTClaimsRegistry:
     """Every required claim present and not blank (RFC 9068 §2.2); `iss` and `aud` ours."""
     required: ClaimsOption = {"essential": True}
     return JWTClaimsRegistry(
+        now=lambda: int(clock()),
         leeway=leeway,
         iss={"essential": True, "value": issuer},
         aud={"essential": True, "value": audience},
