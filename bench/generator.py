@@ -1,5 +1,6 @@
 """Generator benchmarks: `oauthgen new` against a plain `copier copy` of the same template version,
-start-up of `oauthgen --help` and `--version`, and `oauthgen update` of an unchanged project.
+start-up of `oauthgen --help` and `--version`, and `oauthgen update` of an unchanged project
+against a plain `copier update` of it.
 
 Every figure is the median of several runs, measured side by side in one run; ratios matter more
 than seconds on a shared machine. By default oauthgen is measured as users run it: built into a
@@ -71,6 +72,12 @@ def main() -> None:
         for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "Generate"]):
             subprocess.run(["git", *args], cwd=project, check=True, capture_output=True, env=_git_env())
         update = median_of(runs, [oauthgen, "update", str(project)])
+        # What `oauthgen update` asks of Copier, asked directly.
+        copier_update = median_of(
+            runs,
+            [copier, "update", "--defaults", "--quiet", "--conflict", "inline", "-r", source["_commit"]],
+            cwd=project,
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -81,7 +88,8 @@ def main() -> None:
     print(f"| `oauthgen new --defaults` | {new:.3f} | {new / copy:.2f} |")
     print(f"| `oauthgen --help` | {help_:.3f} | |")
     print(f"| `oauthgen --version` | {version:.3f} | |")
-    print(f"| `oauthgen update` (unchanged project) | {update:.3f} | |")
+    print(f"| `copier update` (unchanged project, same options) | {copier_update:.3f} | 1.00 |")
+    print(f"| `oauthgen update` (unchanged project) | {update:.3f} | {update / copier_update:.2f} |")
 
 
 def _install_wheel(scratch: Path) -> Path:

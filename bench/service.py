@@ -1,16 +1,20 @@
 """Generated-service benchmarks: requests/s and latency of an open route and of /protected, against
-the seed tutorial's resource server, for several algorithms and token stores; logins, refreshes,
-memory, /protected's tail latency while logins hash passwords, and a login storm on every storage.
+a bare FastAPI route (the ceiling) and the seed tutorial's resource server, for several algorithms
+and token stores; logins, refreshes, memory, /protected's tail latency while logins hash passwords,
+and a login storm on every storage.
 
-One uvicorn worker on loopback; wrk (Debian's package) generates the load. Each figure is the
-median of --runs runs, and every comparison is made side by side in this one run.
+One uvicorn worker per server on loopback; wrk (Debian's package, one thread) generates the load.
+The bare route, the seed and a service per algorithm run side by side and are loaded in turn, round
+after round, so that a slower moment of a shared machine touches them all alike; each figure is
+the median of --runs rounds, and every ratio compares figures of this one run.
 
-Usage: python bench/service.py [--seconds 10] [--runs 3] [--connections 32] [--storm 200] [--quick]
+Usage: python bench/service.py [--seconds 4] [--runs 5] [--connections 16] [--storm 200] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import secrets
@@ -24,14 +28,12 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import jwt
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from dotenv import dotenv_values
 
 BENCH = Path(__file__).resolve().parent
 PASSWORD = "correct horse battery staple"
@@ -39,6 +41,19 @@ PACKAGE = "my_service"
 # Many more tokens than the service keeps verified (1,024), cycled in order by each wrk thread from
 # opposite ends: a token comes back only after some 8,000 others, so every request misses the cache.
 TOKEN_POOL = 8192
+ALGORITHMS = ["HS256", "RS256", "ES256", "Ed25519", "EdDSA"]
+# Valid tokens as the service itself issues them, printed one per line (run in the project).
+MINT = f"""
+import sys
+from {PACKAGE}.config import Settings
+from {PACKAGE}.keys import load_keys
+from {PACKAGE}.tokens import issue_access_token
+settings = Settings()
+keys = load_keys(settings)
+for _ in range(int(sys.argv[1])):
+    print(issue_access_token(keys, issuer=settings.issuer, audience=settings.issuer, subject="alice",
+        client_id="first-party", scopes=frozenset({{"profile"}}), lifetime_seconds=settings.access_token_expire_minutes * 60))
+"""
 LUA_TOKENS = """
 local threads = 0
 function setup(thread)
@@ -62,6 +77,9 @@ class Load:
     rps: float
     p50_ms: float
     p99_ms: float
+    # The server's own CPU time per request (user and system): the rate it could reach on a core of
+    # its own. Far steadier than requests/s on a machine whose cores others use too.
+    cpu_us: float = 0.0
 
 
 @dataclass
@@ -75,57 +93,114 @@ class Options:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--storm", type=int, default=200, help="password grants sent at once in a login storm")
     parser.add_argument("--quick", action="store_true", help="HS256 on SQLite only (a smoke test)")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="oauthgen-bench-"))
     options = Options(args.seconds, args.runs, args.connections, args.storm, scratch)
     rows: list[tuple[str, str]] = []
+    algorithms = ALGORITHMS[:1] if args.quick else ALGORITHMS
     try:
-        seed_open, seed_same, seed_distinct = _seed(options)
-        rows.append(("seed: `/` (open)", _fmt(seed_open)))
-        rows.append(("seed: `/protected`, one token", _fmt(seed_same, seed_open)))
-        rows.append(("seed: `/protected`, a new token each request", _fmt(seed_distinct, seed_open)))
-        algorithms = ["HS256"] if args.quick else ["HS256", "RS256", "ES256", "EdDSA"]
-        uncached: dict[str, Load] = {}
-        for algorithm in algorithms:
-            project = _generate(options, algorithm.lower(), jwt_algorithm=algorithm)
-            with _service(project) as service:
-                open_route = _median(options, f"{service.url}/.well-known/oauth-authorization-server")
-                token = service.login()
-                same = _median(options, f"{service.url}/protected", token=token)
-                distinct = _median(options, f"{service.url}/protected", tokens=service.mint(algorithm, TOKEN_POOL))
-                uncached[algorithm] = distinct
-                rows.append((f"{algorithm}: open route (metadata)", _fmt(open_route)))
-                rows.append((f"{algorithm}: `/protected`, one token", _fmt(same, open_route)))
-                rows.append(
-                    (f"{algorithm}: `/protected`, a new token each request", _fmt(distinct, seed_distinct, "seed"))
+        with ExitStack() as servers:
+            bare, bare_pid = servers.enter_context(_bare())
+            seed, seed_pid, seed_tokens = servers.enter_context(_seed())
+            services = {
+                algorithm: servers.enter_context(
+                    _service(_generate(options, algorithm.lower(), jwt_algorithm=algorithm))
                 )
-                if algorithm == "HS256":
-                    rows += _grants_memory_and_loop_health(options, service, token)
-                    if args.quick:
-                        rows += _login_storm(options, "SQLite", service, token)
-        for algorithm in algorithms[1:]:
-            ratio = uncached[algorithm].rps / uncached["HS256"].rps
-            rows.append((f"{algorithm} vs HS256, new tokens", f"{ratio:.2f}"))
+                for algorithm in algorithms
+            }
+            loads = [
+                Measure("bare", f"{bare}/", bare_pid),
+                Measure("seed open", f"{seed}/", seed_pid),
+                Measure("seed same", f"{seed}/protected", seed_pid, token=seed_tokens[0]),
+                Measure("seed new", f"{seed}/protected", seed_pid, tokens=seed_tokens),
+            ]
+            for algorithm, service in services.items():
+                loads += [
+                    Measure(f"{algorithm} open", f"{service.url}/.well-known/oauth-authorization-server", service.pid),
+                    Measure(f"{algorithm} same", f"{service.url}/protected", service.pid, token=service.login()),
+                    Measure(
+                        f"{algorithm} new", f"{service.url}/protected", service.pid, tokens=service.mint(TOKEN_POOL)
+                    ),
+                ]
+            found = _alternating(options, loads)
+            rows += _comparison(found, algorithms)
+            hs256 = services["HS256"]
+            rows += _grants_memory_and_loop_health(options, hs256, hs256.login())
+            if args.quick:
+                rows += _login_storm(options, "SQLite", hs256, hs256.login())
         if not args.quick:
             rows += _token_stores(options)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print(
-        f"| Service (median of {options.runs} runs of {options.seconds} s, {options.connections} connections) | result |"
+        f"| Service (median of {options.runs} rounds of {options.seconds} s, {options.connections} connections) "
+        "| result |"
     )
     print("|---|---|")
     for name, value in rows:
         print(f"| {name} | {value} |")
 
 
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    url: str
+    pid: int
+    token: str | None = None
+    tokens: list[str] | None = None
+
+
+def _alternating(options: Options, loads: list[Measure]) -> dict[str, Load]:
+    """Each load in turn, --runs rounds; the median of each. Rounds that differ much are a busy machine."""
+    samples: dict[str, list[Load]] = {load.name: [] for load in loads}
+    for _ in range(options.runs):
+        for load in loads:
+            samples[load.name].append(_wrk(options, load.url, load.token, load.tokens, pid=load.pid))
+    spread = {
+        name: max(sample.rps for sample in found) / min(sample.rps for sample in found)
+        for name, found in samples.items()
+    }
+    print(f"rounds: highest/lowest requests/s per load: {json.dumps(spread)}", file=sys.stderr)
+    return {
+        name: Load(*(statistics.median(getattr(sample, field) for sample in found) for field in FIELDS))
+        for name, found in samples.items()
+    }
+
+
+def _comparison(found: dict[str, Load], algorithms: list[str]) -> list[tuple[str, str]]:
+    bare = found["bare"]
+    rows = [
+        ("bare FastAPI `async def` route (the ceiling)", _fmt(bare)),
+        ("seed: `/` (open)", _fmt(found["seed open"], bare, "bare")),
+        ("seed: `/protected`, one token", _fmt(found["seed same"], bare, "bare")),
+        ("seed: `/protected`, a new token each request", _fmt(found["seed new"], bare, "bare")),
+    ]
+    for algorithm in algorithms:
+        same, new = found[f"{algorithm} same"], found[f"{algorithm} new"]
+        hs256 = found["HS256 new"]
+        against_hs256 = f"; {_ratio(new, hs256)} HS256" if algorithm != "HS256" else ""
+        rows += [
+            (f"{algorithm}: open route (metadata)", _fmt(found[f"{algorithm} open"], bare, "bare")),
+            (
+                f"{algorithm}: `/protected`, one token",
+                _fmt(same, bare, "bare") + f"; {_ratio(same, found['seed same'])} seed",
+            ),
+            (
+                f"{algorithm}: `/protected`, a new token each request",
+                _fmt(new, found["seed new"], "seed") + against_hs256,
+            ),
+        ]
+    return rows
+
+
 class Service:
-    def __init__(self, project: Path, url: str, pid: int) -> None:
-        self.project, self.url, self.pid = project, url, pid
+    def __init__(self, project: Path, url: str, pid: int, env: dict[str, str]) -> None:
+        self.project, self.url, self.pid, self.env = project, url, pid, env
 
     def login(self) -> str:
         response = httpx.post(
@@ -138,24 +213,12 @@ class Service:
         form = {"grant_type": "password", "username": "alice", "password": PASSWORD}
         return dict(httpx.post(f"{self.url}/token", data=form, timeout=30).json())
 
-    def mint(self, algorithm: str, count: int) -> list[str]:
-        """Valid tokens signed with the service's own key, each different (as after many logins)."""
-        if algorithm.startswith("HS"):
-            key: object = dotenv_values(self.project / ".env")["SECRET_KEY"]
-        else:
-            key = load_pem_private_key((self.project / "var/keys/signing.pem").read_bytes(), password=None)
-        template = jwt.get_unverified_header(self.login())
-        now = int(time.time())
-        claims = {"iss": self.url, "aud": self.url, "sub": "alice", "client_id": "first-party", "scope": "profile"}
-        return [
-            jwt.encode(
-                {**claims, "iat": now, "exp": now + 1800, "jti": secrets.token_urlsafe(16)},
-                key,
-                algorithm=algorithm,
-                headers=template,
-            )  # type: ignore[arg-type]
-            for _ in range(count)
-        ]
+    def mint(self, count: int) -> list[str]:
+        """Valid tokens issued by the service's own code and key, each different (as after many logins)."""
+        minted = subprocess.run(
+            [sys.executable, "-c", MINT, str(count)], cwd=self.project, env=self.env, check=True, capture_output=True
+        )
+        return minted.stdout.decode().split()
 
     def rss_mb(self) -> float:
         status = Path(f"/proc/{self.pid}/status").read_text()
@@ -220,7 +283,7 @@ def _token_stores(options: Options) -> list[tuple[str, str]]:
             if name != "MySQL":
                 open_route = _median(options, f"{service.url}/.well-known/oauth-authorization-server")
                 same = _median(options, f"{service.url}/protected", token=token)
-                distinct = _median(options, f"{service.url}/protected", tokens=service.mint("HS256", TOKEN_POOL))
+                distinct = _median(options, f"{service.url}/protected", tokens=service.mint(TOKEN_POOL))
                 rows.append((f"{name}: open route (metadata)", _fmt(open_route)))
                 rows.append((f"{name}: `/protected`, one token", _fmt(same, open_route)))
                 rows.append((f"{name}: `/protected`, a new token each request", _fmt(distinct, open_route)))
@@ -343,23 +406,26 @@ def _service(project: Path, extra_env: dict[str, str] | None = None) -> Iterator
     for command in (["migrate"], ["create-user", "alice", "--password", PASSWORD, "--scope", "profile"]):
         subprocess.run([sys.executable, "-m", PACKAGE, *command], cwd=project, env=env, check=True, capture_output=True)
     with _uvicorn(project, f"{PACKAGE}.main:create_app", env, port, factory=True) as pid:
-        yield Service(project, url, pid)
+        yield Service(project, url, pid, env)
 
 
-def _seed(options: Options) -> tuple[Load, Load, Load]:
-    """The seed's open route, and its `/protected` with one token and with a new token each request."""
+@contextmanager
+def _seed() -> Iterator[tuple[str, int, list[str]]]:
+    """The seed's resource server, and tokens it accepts, each different."""
     secret = secrets.token_urlsafe(32)
     env = {**os.environ, "SECRET_KEY": secret, "PYTHONPATH": str(BENCH)}
     expires = int(time.time()) + 3600
     tokens = [jwt.encode({"sub": f"user-{n}", "exp": expires}, secret, algorithm="HS256") for n in range(TOKEN_POOL)]
     port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    with _uvicorn(BENCH, "seed_app:app", env, port):
-        return (
-            _median(options, f"{url}/"),
-            _median(options, f"{url}/protected", token=tokens[0]),
-            _median(options, f"{url}/protected", tokens=tokens),
-        )
+    with _uvicorn(BENCH, "seed_app:app", env, port) as pid:
+        yield f"http://127.0.0.1:{port}", pid, tokens
+
+
+@contextmanager
+def _bare() -> Iterator[tuple[str, int]]:
+    port = _free_port()
+    with _uvicorn(BENCH, "bare_app:app", {**os.environ, "PYTHONPATH": str(BENCH)}, port) as pid:
+        yield f"http://127.0.0.1:{port}", pid
 
 
 def _free_port() -> int:
@@ -389,11 +455,14 @@ def _uvicorn(cwd: Path, app: str, env: dict[str, str], port: int, *, factory: bo
 
 def _median(options: Options, url: str, token: str | None = None, tokens: list[str] | None = None) -> Load:
     loads = [_wrk(options, url, token, tokens) for _ in range(options.runs)]
-    return Load(*(statistics.median(getattr(load, name) for load in loads) for name in ("rps", "p50_ms", "p99_ms")))
+    return Load(*(statistics.median(getattr(load, name) for load in loads) for name in FIELDS))
 
 
-def _wrk(options: Options, url: str, token: str | None, tokens: list[str] | None) -> Load:
-    command = ["wrk", "-t", "2", "-c", str(options.connections), "-d", f"{options.seconds}s", "--latency", url]
+FIELDS = ("rps", "p50_ms", "p99_ms", "cpu_us")
+
+
+def _wrk(options: Options, url: str, token: str | None, tokens: list[str] | None, pid: int | None = None) -> Load:
+    command = ["wrk", "-t", "1", "-c", str(options.connections), "-d", f"{options.seconds}s", "--latency", url]
     env = dict(os.environ)
     if token is not None:
         command[1:1] = ["-H", f"Authorization: Bearer {token}"]
@@ -402,14 +471,26 @@ def _wrk(options: Options, url: str, token: str | None, tokens: list[str] | None
         (options.scratch / "tokens.lua").write_text(LUA_TOKENS)
         command[1:1] = ["-s", str(options.scratch / "tokens.lua")]
         env["TOKENS_FILE"] = str(options.scratch / "tokens.txt")
+    cpu_before = _cpu_seconds(pid)
     output = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
+    cpu = _cpu_seconds(pid) - cpu_before
     if "Non-2xx" in output:
         raise RuntimeError(f"{url} answered errors under load:\n{output}")
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     return Load(
         rps=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
         p50_ms=_ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1)),  # type: ignore[union-attr]
         p99_ms=_ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1)),  # type: ignore[union-attr]
+        cpu_us=cpu / max(requests, 1) * 1e6,
     )
+
+
+def _cpu_seconds(pid: int | None) -> float:
+    """User and system time of a process so far (proc(5): fields 14 and 15, in clock ticks)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _ms(value: str) -> float:
@@ -424,10 +505,18 @@ def _timed_many(call: object, count: int, workers: int) -> float:
     return time.perf_counter() - started
 
 
+def _ratio(load: Load, baseline: Load) -> str:
+    return f"{load.rps / baseline.rps:.2f}x (by CPU {baseline.cpu_us / load.cpu_us:.2f}x)"
+
+
 def _fmt(load: Load, baseline: Load | None = None, against: str = "open") -> str:
     text = f"{load.rps:,.0f} req/s, p50 {load.p50_ms:.2f} ms, p99 {load.p99_ms:.2f} ms"
+    if load.cpu_us:
+        text += f", CPU {load.cpu_us:.0f} µs/req"
     if baseline is not None:
         text += f"; {load.rps / baseline.rps:.2f}x {against}"
+        if load.cpu_us and baseline.cpu_us:
+            text += f" (by CPU {baseline.cpu_us / load.cpu_us:.2f}x)"
     return text
 
 

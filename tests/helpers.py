@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -58,7 +59,15 @@ def run_own_tests(project: Path, env: Mapping[str, str] | None = None) -> subpro
 
 
 def uvicorn_command(package: str) -> Callable[[int], list[str]]:
-    return lambda port: [sys.executable, "-m", "uvicorn", "--factory", f"{package}.main:create_app", "--port", str(port)]
+    return lambda port: [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        f"{package}.main:create_app",
+        "--port",
+        str(port),
+    ]
 
 
 @contextmanager
@@ -133,3 +142,23 @@ def password_token(base_url: str, username: str, password: str = PASSWORD) -> ht
         data={"grant_type": "password", "username": username, "password": password},
         timeout=10,
     )
+
+
+def clone_working_tree(repo: Path, dest: Path) -> Path:
+    """A clone of ``repo`` whose last commit is its working tree as it is now."""
+
+    def git(cwd: Path, *args: str) -> str:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+    git(repo, "clone", "-q", "--no-hardlinks", str(repo), str(dest))
+    listed = git(repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
+    for relative in filter(None, listed):
+        if (repo / relative).is_file():
+            (dest / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(repo / relative, dest / relative)
+        elif (dest / relative).exists():
+            (dest / relative).unlink()
+    git(dest, "add", "-A")
+    if git(dest, "status", "--porcelain"):
+        git(dest, "commit", "-qm", "Working tree under test")
+    return dest

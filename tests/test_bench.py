@@ -42,5 +42,8 @@ def test_service_benchmark_runs() -> None:
     )
 
     assert result.returncode == 0, result.stderr
+    assert "| bare FastAPI `async def` route (the ceiling) |" in result.stdout
+    assert "| seed: `/protected`, a new token each request |" in result.stdout
     assert "| HS256: `/protected`, one token |" in result.stdout
+    assert "| HS256: `/protected`, a new token each request |" in result.stdout
     assert "| SQLite: login storm, 20 at once |" in result.stdout

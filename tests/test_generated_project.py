@@ -16,7 +16,7 @@ import pytest
 from .helpers import PASSWORD, password_token, project_env, run_own_tests, running_service
 
 
-@pytest.mark.parametrize("answers", [{}, {"jwt_algorithm": "EdDSA"}], ids=["defaults", "EdDSA"])
+@pytest.mark.parametrize("answers", [{}, {"jwt_algorithm": "Ed25519"}], ids=["defaults", "Ed25519"])
 def test_own_test_suite_passes(make_project: Callable[..., Path], tmp_path: Path, answers: dict[str, str]) -> None:
     project = Path(shutil.copytree(make_project(**answers), tmp_path / "project"))
 

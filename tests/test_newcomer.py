@@ -6,13 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .test_update import _clone_working_tree, _git
+from .conftest import REPO
+from .helpers import clone_working_tree
+from .test_update import _git
 
 DEFAULT_VARIANT = "tests/test_template.py::test_variant_renders_clean[HS256-sqlite-database-0-5]"
 
 
 def test_a_nested_repository_in_the_checkout_does_not_break_rendering(tmp_path: Path) -> None:
-    checkout = _clone_working_tree(tmp_path / "checkout")
+    checkout = clone_working_tree(REPO, tmp_path / "checkout")
     # What following the README used to leave behind: `oauthgen new demo`, then `git init` in it.
     nested = checkout / "demo"
     nested.mkdir()

@@ -22,6 +22,7 @@ VARIANTS = [
     {"storage": "mysql", "token_store": "database", "jwt_algorithm": "HS256"},
     {"storage": "postgresql", "token_store": "redis", "jwt_algorithm": "RS256"},
     {"storage": "mysql", "token_store": "redis", "jwt_algorithm": "EdDSA"},
+    {"storage": "postgresql", "token_store": "database", "jwt_algorithm": "Ed25519"},
     {"storage": "sqlite", "token_store": "redis", "jwt_algorithm": "HS384"},
 ]
 

@@ -102,8 +102,9 @@ def test_variant_renders_clean(make_project: Callable[..., Path], variant: dict[
         {"jwt_algorithm": "RS256", "storage": "postgresql", "token_store": "redis"},
         {"jwt_algorithm": "ES384", "storage": "mysql"},
         {"jwt_algorithm": "EdDSA", "refresh_token_expire_days": 0},
+        {"jwt_algorithm": "Ed25519", "storage": "postgresql"},
     ],
-    ids=["defaults", "RS256-postgresql-redis", "ES384-mysql", "EdDSA"],
+    ids=["defaults", "RS256-postgresql-redis", "ES384-mysql", "EdDSA", "Ed25519-postgresql"],
 )
 def test_variant_is_mypy_strict_clean(
     make_project: Callable[..., Path], variant: dict[str, object], tmp_path_factory: pytest.TempPathFactory

@@ -21,6 +21,7 @@ import yaml
 from packaging.version import Version
 
 from .conftest import REPO
+from .helpers import clone_working_tree
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("update")]
 
@@ -48,7 +49,7 @@ class Releases:
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Releases]:
     root = tmp_path_factory.mktemp("releases")
-    source = _clone_working_tree(root / "oauthgen")
+    source = clone_working_tree(REPO, root / "oauthgen")
     old_version = _version(source)
     old_wheel = _build_wheel(source, root / "dist-old")
 
@@ -154,22 +155,6 @@ def _generate(releases: Releases, release: Release, dest: Path) -> Path:
     _git(dest, "init", "-q")
     _git(dest, "add", "-A")
     _git(dest, "commit", "-qm", "Generate")
-    return dest
-
-
-def _clone_working_tree(dest: Path) -> Path:
-    """A clone of this repository whose last commit is the working tree as it is now."""
-    _git(REPO, "clone", "-q", "--no-hardlinks", str(REPO), str(dest))
-    listed = _git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
-    for relative in filter(None, listed):
-        if (REPO / relative).is_file():
-            (dest / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / relative, dest / relative)
-        elif (dest / relative).exists():
-            (dest / relative).unlink()
-    _git(dest, "add", "-A")
-    if _git(dest, "status", "--porcelain"):
-        _git(dest, "commit", "-qm", "Working tree under test")
     return dest
 
 

@@ -4,8 +4,8 @@ Copier can only update a project from a git template whose tags name its version
 checkout of oauthgen may carry no tags at all. So the versions are read from history: a
 version is released at the last first-parent commit whose ``pyproject.toml`` carries it
 (the next commit bumps the version). The bundle holds one commit per version with just
-``copier.yml`` and ``template/``; the current version is taken from the working tree, so
-what a build ships is what it tests.
+``copier.yml``, ``template/`` and ``migrations/`` (the scripts copier.yml's ``_migrations`` run);
+the current version is taken from the working tree, so what a build ships is what it tests.
 
 Standard library and `packaging` only: the wheel build hook imports this module from the
 source tree.
@@ -25,7 +25,8 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-TEMPLATE_PATHS = ("copier.yml", "template")
+TEMPLATE_PATHS = ("copier.yml", "template", "migrations")  # what a template version is made of
+REQUIRED_PATHS = ("copier.yml", "template")  # what every version has; early ones had no migrations
 WORKING_TREE = "WORKING-TREE"
 _IDENTITY = {
     "GIT_AUTHOR_NAME": "oauthgen",
@@ -37,6 +38,10 @@ _IDENTITY = {
 
 class BundleError(Exception):
     """The template bundle cannot be built from this source tree."""
+
+
+class GitError(Exception):
+    """A git command failed; the message quotes the command and what git said."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ def git(cwd: Path, *args: str, env: dict[str, str] | None = None, stdin: bytes |
         check=False,
     )
     if result.returncode != 0:
-        raise BundleError(f"git {' '.join(args)} failed: {result.stderr.decode(errors='replace').strip()}")
+        raise GitError(f"git {' '.join(args)} failed: {result.stderr.decode(errors='replace').strip()}")
     return result.stdout
 
 
@@ -87,7 +92,7 @@ def releases(repo: Path) -> list[Release]:
         for commit in (c.decode() for c in changes):
             try:
                 version = project_version(git(repo, "show", f"{commit}:pyproject.toml"))
-            except (BundleError, KeyError, tomllib.TOMLDecodeError):
+            except (GitError, KeyError, tomllib.TOMLDecodeError):
                 continue
             if not firsts or firsts[-1][0] != version:
                 firsts.append((version, commit))
@@ -151,8 +156,11 @@ def copy_working_template(repo: Path, destination: Path) -> None:
 
 
 def _has_template(repo: Path, commit: str) -> bool:
-    listed = git(repo, "ls-tree", "--name-only", commit, "--", *TEMPLATE_PATHS).split()
-    return len(listed) == len(TEMPLATE_PATHS)
+    return set(REQUIRED_PATHS) <= set(_template_paths(repo, commit))
+
+
+def _template_paths(repo: Path, commit: str) -> list[str]:
+    return git(repo, "ls-tree", "--name-only", commit, "--", *TEMPLATE_PATHS).decode().split()
 
 
 def _commit_date(repo: Path, commit: str) -> str:
@@ -169,6 +177,6 @@ def _replace_template(work: Path, repo: Path, source: str) -> None:
     if source == WORKING_TREE:
         copy_working_template(repo, work)
         return
-    archive = git(repo, "archive", "--format=tar", source, "--", *TEMPLATE_PATHS)
+    archive = git(repo, "archive", "--format=tar", source, "--", *_template_paths(repo, source))
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(work, filter="data")

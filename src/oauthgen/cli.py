@@ -55,6 +55,46 @@ def _main_option(help_text: str, question: str | None = None) -> Any:
     return typer.Option(help=help_text, autocompletion=completion, rich_help_panel=MAIN_OPTIONS)
 
 
+# The answer options `new` and `update` share, declared once.
+Data = Annotated[
+    list[str] | None,
+    typer.Option("--data", "-d", metavar="KEY=VALUE", help="Answer a question (repeatable).", rich_help_panel=ANSWERS),
+]
+DataFile = Annotated[
+    Path | None, typer.Option("--data-file", help="YAML file of KEY: VALUE answers.", rich_help_panel=ANSWERS)
+]
+Algorithm = Annotated[str | None, _main_option("JWT signing algorithm.", "jwt_algorithm")]
+Storage = Annotated[str | None, _main_option("Database for users.", "storage")]
+TokenStore = Annotated[str | None, _main_option("Where token state lives.", "token_store")]
+AccessMinutes = Annotated[str | None, _main_option("Access-token lifetime in minutes.")]
+RefreshDays = Annotated[str | None, _main_option("Refresh-token lifetime in days (0: none).")]
+
+
+def _given_answers(
+    data_file: Path | None,
+    data: list[str] | None,
+    algorithm: str | None,
+    storage: str | None,
+    token_store: str | None,
+    access_minutes: str | None,
+    refresh_days: str | None,
+) -> dict[str, Any]:
+    """The answers on the command line: a typed flag wins over -d, which wins over the data file."""
+    from .questions import parse_pairs, read_data_file
+
+    typed = {
+        "jwt_algorithm": algorithm,
+        "storage": storage,
+        "token_store": token_store,
+        "access_token_expire_minutes": access_minutes,
+        "refresh_token_expire_days": refresh_days,
+    }
+    answers: dict[str, Any] = read_data_file(data_file) if data_file else {}
+    answers |= parse_pairs(data or [])
+    answers |= {key: value for key, value in typed.items() if value is not None}
+    return answers
+
+
 @app.command(rich_help_panel="Projects")
 def new(
     dest: Annotated[Path, typer.Argument(help="Folder to create the service in.", show_default=False)],
@@ -64,39 +104,22 @@ def new(
             "--defaults", "--no-input", help="Use defaults for unanswered questions.", rich_help_panel=ANSWERS
         ),
     ] = False,
-    data: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--data", "-d", metavar="KEY=VALUE", help="Answer a question (repeatable).", rich_help_panel=ANSWERS
-        ),
-    ] = None,
-    data_file: Annotated[
-        Path | None, typer.Option("--data-file", help="YAML file of KEY: VALUE answers.", rich_help_panel=ANSWERS)
-    ] = None,
-    algorithm: Annotated[str | None, _main_option("JWT signing algorithm.", "jwt_algorithm")] = None,
-    storage: Annotated[str | None, _main_option("Database for users.", "storage")] = None,
-    token_store: Annotated[str | None, _main_option("Where token state lives.", "token_store")] = None,
-    access_minutes: Annotated[str | None, _main_option("Access-token lifetime in minutes.")] = None,
-    refresh_days: Annotated[str | None, _main_option("Refresh-token lifetime in days (0: none).")] = None,
+    data: Data = None,
+    data_file: DataFile = None,
+    algorithm: Algorithm = None,
+    storage: Storage = None,
+    token_store: TokenStore = None,
+    access_minutes: AccessMinutes = None,
+    refresh_days: RefreshDays = None,
     force: Annotated[bool, typer.Option("--force", help="Write into a non-empty folder.")] = False,
 ) -> None:
     """Generate a new service in DEST."""
     from .errors import UsageProblem
     from .generate import generate
-    from .questions import parse_pairs, read_data_file
     from .report import show_generated
 
-    typed = {
-        "jwt_algorithm": algorithm,
-        "storage": storage,
-        "token_store": token_store,
-        "access_token_expire_minutes": access_minutes,
-        "refresh_token_expire_days": refresh_days,
-    }
     try:
-        answers: dict[str, Any] = read_data_file(data_file) if data_file else {}
-        answers |= parse_pairs(data or [])
-        answers |= {key: value for key, value in typed.items() if value is not None}
+        answers = _given_answers(data_file, data, algorithm, storage, token_store, access_minutes, refresh_days)
         generated = generate(dest, answers, defaults=defaults, force=force)
     except UsageProblem as exc:
         raise _fail(str(exc)) from None
@@ -108,14 +131,22 @@ def new(
 @app.command(rich_help_panel="Projects")
 def update(
     path: Annotated[Path, typer.Argument(help="The project to update.")] = Path(),
+    data: Data = None,
+    data_file: DataFile = None,
+    algorithm: Algorithm = None,
+    storage: Storage = None,
+    token_store: TokenStore = None,
+    access_minutes: AccessMinutes = None,
+    refresh_days: RefreshDays = None,
 ) -> None:
-    """Bring this oauthgen's template into an existing project, keeping your edits."""
+    """Bring this oauthgen's template into an existing project, keeping your edits; -d or a flag changes an answer."""
     from .errors import UsageProblem
     from .report import show_updated
     from .update import update as run_update
 
     try:
-        updated = run_update(path)
+        answers = _given_answers(data_file, data, algorithm, storage, token_store, access_minutes, refresh_days)
+        updated = run_update(path, answers)
     except UsageProblem as exc:
         raise _fail(str(exc)) from None
     show_updated(updated)

@@ -10,6 +10,8 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ import yaml
 
 from .errors import UsageProblem
 from .questions import check_answers, questions
-from .source import template_source
+from .source import TemplateSource, template_source
 
 ANSWERS_FILE = ".copier-answers.yml"
 _COPIER_ANSWER_ERROR = re.compile(
@@ -51,7 +53,6 @@ def check_can_answer(data: dict[str, Any], defaults: bool) -> None:
 
 def generate(dest: Path, data: dict[str, Any], *, defaults: bool, force: bool) -> Generated:
     from copier import run_copy
-    from copier.errors import CopierError, InteractiveSessionError
 
     check_answers(data)
     check_destination(dest, force)
@@ -60,7 +61,7 @@ def generate(dest: Path, data: dict[str, Any], *, defaults: bool, force: bool) -
     scratch_parent = _nearest_existing(dest.parent)
     scratch = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=scratch_parent))
     try:
-        try:
+        with copier_problems():
             run_copy(
                 source.src_path,
                 scratch / "project",
@@ -71,12 +72,6 @@ def generate(dest: Path, data: dict[str, Any], *, defaults: bool, force: bool) -
                 quiet=True,
                 overwrite=True,
             )
-        except InteractiveSessionError as exc:
-            raise UsageProblem(f"no terminal to ask the remaining questions ({exc}): pass --defaults") from None
-        except ValueError as exc:
-            raise UsageProblem(_answer_error(exc)) from None
-        except CopierError as exc:
-            raise UsageProblem(" ".join(str(exc).split())) from None
         rendered = scratch / "project"
         files = sorted(path.relative_to(rendered) for path in rendered.rglob("*") if path.is_file())
         answers = yaml.safe_load((rendered / ANSWERS_FILE).read_text(encoding="utf-8"))
@@ -84,6 +79,41 @@ def generate(dest: Path, data: dict[str, Any], *, defaults: bool, force: bool) -
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return Generated(dest, answers, files)
+
+
+def check_changed_answers(project: Path, data: dict[str, Any], source: TemplateSource) -> None:
+    """Validate new answers for an existing project as `new` does, writing nothing: Copier runs its
+    questionnaire (choices, validators) in pretend mode, on the project's recorded answers and ``data``."""
+    from copier import run_copy
+
+    check_answers(data)
+    with tempfile.TemporaryDirectory(prefix="oauthgen-check-") as scratch:
+        shutil.copyfile(project / ANSWERS_FILE, Path(scratch) / ANSWERS_FILE)
+        with copier_problems():
+            run_copy(
+                source.src_path,
+                scratch,
+                data=data,
+                vcs_ref=source.vcs_ref,
+                defaults=True,
+                pretend=True,
+                quiet=True,
+            )
+
+
+@contextmanager
+def copier_problems() -> Iterator[None]:
+    """Copier's complaints about answers and input, as one-line usage problems."""
+    from copier.errors import CopierError, InteractiveSessionError
+
+    try:
+        yield
+    except InteractiveSessionError as exc:
+        raise UsageProblem(f"no terminal to ask the remaining questions ({exc}): pass --defaults") from None
+    except ValueError as exc:
+        raise UsageProblem(_answer_error(exc)) from None
+    except CopierError as exc:
+        raise UsageProblem(" ".join(str(exc).split())) from None
 
 
 def _answer_error(exc: ValueError) -> str:

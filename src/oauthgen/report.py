@@ -41,7 +41,14 @@ def show_generated(generated: Generated) -> None:
 def show_updated(updated: Updated) -> None:
     if updated.repaired_source:
         _say(f"The recorded template source {updated.repaired_source} was gone: now using this machine's store.")
-    _say(f"Updated from {updated.previous} to {updated.current}.")
+    if updated.previous == updated.current:
+        _say(f"Template version {updated.current}, unchanged.")
+    else:
+        _say(f"Updated from {updated.previous} to {updated.current}.")
+    if updated.answers:
+        _say("Changed answers:")
+        for key, old, new in updated.answers:
+            _say(f"  {key}: {_answer(old)} -> {_answer(new)}")
     if updated.changed:
         _say("Changed files (review with `git diff`):")
         for name in updated.changed:
@@ -77,6 +84,10 @@ def _file_tree(root: Path, files: list[Path]) -> Tree:
                 branches[parent] = branches[parent.parent].add(f"{parent.name}/")
         branches[file.parent].add(file.name)
     return tree
+
+
+def _answer(value: object) -> str:
+    return "(none)" if value is None else escape(str(value))
 
 
 def _say(line: str) -> None:

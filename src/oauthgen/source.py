@@ -22,7 +22,7 @@ from pathlib import Path
 import platformdirs
 
 from . import __version__
-from .bundle import BundleError, build_bundle, git
+from .bundle import BundleError, GitError, build_bundle, git
 from .errors import UsageProblem
 
 PACKAGED = "_template"
@@ -71,7 +71,7 @@ def template_source() -> TemplateSource:
             bundle = Path(scratch) / "template.bundle"
             try:
                 tag = build_bundle(root, bundle)[-1].tag
-            except BundleError as exc:
+            except (BundleError, GitError) as exc:
                 raise UsageProblem(f"cannot build the template from {root}: {exc}") from None
             # A checkout's current version is still moving: its tag follows the working tree.
             sync_store(bundle, refresh=tag)
@@ -124,11 +124,11 @@ def has_revision(source: Path, revision: str) -> bool:
     if source.is_file():
         try:
             return revision in bundle_tags(source)
-        except BundleError:
+        except GitError:
             return False
     try:
         git(source, "rev-parse", "--verify", "-q", f"{revision}^{{commit}}")
-    except BundleError:
+    except GitError:
         return False
     return True
 

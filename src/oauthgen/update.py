@@ -1,15 +1,16 @@
-"""`oauthgen update`: bring the installed template version into an existing project."""
+"""`oauthgen update`: bring the installed template version into an existing project, and change its answers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from .bundle import BundleError, git
+from .bundle import GitError, git
 from .errors import UsageProblem
-from .generate import ANSWERS_FILE
+from .generate import ANSWERS_FILE, check_changed_answers, copier_problems
 from .source import has_revision, store_path, template_source
 
 CONFLICT_MARKERS = ("<<<<<<< ", ">>>>>>> ")
@@ -22,34 +23,44 @@ class Updated:
     changed: list[str]
     conflicts: list[str]
     repaired_source: str | None = None
+    # (question, old answer, new answer); None where a question has no answer on that side.
+    answers: list[tuple[str, object, object]] = field(default_factory=list)
 
 
-def update(project: Path) -> Updated:
+def update(project: Path, data: dict[str, Any] | None = None) -> Updated:
+    """Update ``project`` to the installed template version; ``data`` changes answers on the way.
+
+    Everything is checked (the repository, the answers) before anything is written.
+    """
     from copier import run_update
-    from copier.errors import CopierError
 
     project = project.resolve()
     _check_repository(project)
     answers = _read_answers(project)
     source = template_source()
+    if data:
+        check_changed_answers(project, data, source)
     repaired = _repair_source(project, answers, source.src_path, source.vcs_ref)
-    try:
+    with copier_problems():
         run_update(
             project,
+            data=data or {},
             vcs_ref=source.vcs_ref,
             defaults=True,
             overwrite=True,
             quiet=True,
             conflict="inline",
+            # The template's `_migrations` (copier.yml) rewrite old answers files; they come from
+            # oauthgen's own store, so they are trusted.
+            unsafe=True,
         )
-    except CopierError as exc:
-        raise UsageProblem(" ".join(str(exc).split())) from None
     return Updated(
         previous=str(answers["_commit"]),
         current=source.vcs_ref,
         changed=_changed_files(project),
         conflicts=find_conflicts(project),
         repaired_source=repaired,
+        answers=_changed_answers(answers, _read_answers(project)),
     )
 
 
@@ -68,7 +79,7 @@ def _check_repository(project: Path) -> None:
         raise UsageProblem(f"{project}: no such directory")
     try:
         top = Path(git(project, "rev-parse", "--show-toplevel").decode().strip())
-    except BundleError:
+    except GitError:
         raise UsageProblem(f"{project}: not a git repository (updates are applied as a reviewable diff)") from None
     if git(project, "status", "--porcelain", "--", ".").strip():
         raise UsageProblem(f"{top}: uncommitted changes; commit or stash them before updating")
@@ -82,6 +93,11 @@ def _read_answers(project: Path) -> dict[str, object]:
     if not answers.get("_src_path") or not answers.get("_commit"):
         raise UsageProblem(f"{path}: _src_path or _commit is missing; regenerate the project with oauthgen new")
     return dict(answers)
+
+
+def _changed_answers(before: dict[str, object], after: dict[str, object]) -> list[tuple[str, object, object]]:
+    keys = [key for key in {**before, **after} if not key.startswith("_")]
+    return [(key, before.get(key), after.get(key)) for key in keys if before.get(key) != after.get(key)]
 
 
 def _repair_source(project: Path, answers: dict[str, object], our_source: str, our_version: str) -> str | None:

@@ -4,6 +4,7 @@ import time
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 
 from .conftest import ISSUER, USERNAME, Mint, app_state, bearer
@@ -104,3 +105,30 @@ def test_critical_header_is_refused(client: TestClient, mint: Mint) -> None:
 
 def test_garbage_is_refused(client: TestClient) -> None:
     assert status_of(client, "not-a-jwt") == 401
+
+
+@pytest.mark.parametrize("header", ["jku", "x5u"])
+def test_key_locations_in_the_token_are_never_followed(client: TestClient, mint: Mint, header: str) -> None:
+    """RFC 8725 §3.10: only the service's own keys verify; a URL naming other keys changes nothing."""
+    elsewhere = {header: "https://attacker.example/keys"}
+    assert status_of(client, mint(headers=elsewhere)) == 200
+
+    forged = jwt.encode(
+        jwt.decode(mint(), options={"verify_signature": False}),
+        ec.generate_private_key(ec.SECP256R1()),
+        algorithm="ES256",
+        headers={"typ": "at+jwt", "kid": app_state(client.app).keys.kid, **elsewhere},
+    )
+    assert status_of(client, forged) == 401
+
+
+@pytest.mark.parametrize(
+    ("claims", "headers"),
+    [({"padding": "x" * 200_000}, None), (None, {"padding": "x" * 1_000})],
+    ids=["payload", "header"],
+)
+def test_oversized_tokens_are_refused(
+    client: TestClient, mint: Mint, claims: dict[str, object] | None, headers: dict[str, object] | None
+) -> None:
+    """Signed with our key, but larger than any token the service issues: refused before the signature is checked."""
+    assert status_of(client, mint(claims, headers)) == 401

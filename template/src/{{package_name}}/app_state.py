@@ -1,5 +1,7 @@
 """What the running application holds, typed, and the one function that reads it from the app."""
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +28,14 @@ class AppState:
     id_token_signers: IdTokenSigners
     engine: AsyncEngine
     sessions: async_sessionmaker[Any]
-    verified_tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
+    # What access tokens are checked against for expiry; the tests move it instead of sleeping.
+    clock: Callable[[], float] = time.time
+    verified_tokens: VerifiedTokens = field(init=False)
     passwords: PasswordHasher = field(init=False)
     token_store: TokenStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.verified_tokens = VerifiedTokens(clock=self.clock)
 
 
 def app_state(app: ASGIApp) -> AppState:

@@ -4,7 +4,10 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
-from fastapi.security import OAuth2PasswordBearer, SecurityScopes
+from fastapi.openapi.models import OAuth2 as OAuth2Model
+from fastapi.openapi.models import OAuthFlowPassword, OAuthFlows
+from fastapi.security import SecurityScopes
+from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .app_state import app_state
@@ -20,9 +23,6 @@ from .token_store import TokenStore
 from .tokens import AccessToken, InvalidTokenError, verify_access_token
 
 INVALID_TOKEN = "The access token is invalid or has expired"
-
-# auto_error=False: the RFC 6750 challenge below names the realm, which FastAPI's does not.
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token", scopes=SCOPES, auto_error=False)
 
 
 async def get_settings(request: Request) -> Settings:
@@ -94,24 +94,30 @@ async def get_audience(settings: SettingsDep, issuer: IssuerDep) -> str:
 AudienceDep = Annotated[str, Depends(get_audience)]
 
 
-async def current_token(
-    request: Request,
-    security_scopes: SecurityScopes,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> AccessToken:
-    """The verified, unrevoked access token. It proves who calls: no user lookup, and the
-    revocation check is answered in memory wherever the token store keeps a mirror.
+class BearerToken(SecurityBase):
+    """The dependency that yields the verified, unrevoked access token of a request, and the OAuth2
+    password-flow scheme the API description shows for it (what FastAPI's OAuth2PasswordBearer
+    would show).
 
-    It runs on every protected request, so it reads the application's state itself: each
-    sub-dependency would cost FastAPI another resolution step per request."""
-    access = await verified_access_token(request, token)
-    if not set(security_scopes.scopes) <= access.scopes:
-        raise insufficient_scope(app_state(request.app).settings.realm, security_scopes.scope_str)
-    return access
+    It proves who calls: no user lookup, and the revocation check is answered in memory wherever the
+    token store keeps a mirror. It runs on every protected request, so it reads the header and the
+    application's state itself: each sub-dependency (OAuth2PasswordBearer, settings, keys) would cost
+    FastAPI another resolution step per request."""
+
+    def __init__(self) -> None:
+        self.model = OAuth2Model(flows=OAuthFlows(password=OAuthFlowPassword(tokenUrl="token", scopes=SCOPES)))
+        self.scheme_name = "OAuth2PasswordBearer"
+
+    async def __call__(self, request: Request, security_scopes: SecurityScopes) -> AccessToken:
+        access = await verified_access_token(request, bearer_token(request))
+        if not set(security_scopes.scopes) <= access.scopes:
+            raise insufficient_scope(app_state(request.app).settings.realm, security_scopes.scope_str)
+        return access
 
 
-async def verified_access_token(request: Request, token: str | None) -> AccessToken:
-    """The access token, verified and not revoked; an RFC 6750 §3 challenge otherwise."""
+async def verified_access_token(request: Request, token: str) -> AccessToken:
+    """The access token, verified and not revoked; an RFC 6750 §3 challenge otherwise. The UserInfo
+    endpoint calls it too, with a token from the header or from a form body."""
     state = app_state(request.app)
     settings = state.settings
     if not token:
@@ -129,6 +135,7 @@ async def verified_access_token(request: Request, token: str | None) -> AccessTo
                 audience=audience,
                 leeway=settings.leeway_seconds,
                 max_lifetime=settings.access_token_expire_minutes * 60,
+                clock=state.clock,
             )
         except InvalidTokenError:
             raise bearer_challenge(settings.realm, "invalid_token", INVALID_TOKEN) from None
@@ -138,4 +145,13 @@ async def verified_access_token(request: Request, token: str | None) -> AccessTo
     return access
 
 
+def bearer_token(request: Request) -> str:
+    """The credentials of an `Authorization: Bearer ...` header (RFC 6750 §2.1; the scheme in any
+    case), or "" when there is none."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else ""
+
+
+# Guard a route with `token: CurrentToken`, or with scopes: `Security(current_token, scopes=[...])`.
+current_token = BearerToken()
 CurrentToken = Annotated[AccessToken, Security(current_token)]

@@ -7,9 +7,9 @@ clients wrongly put tokens), status and duration: never a header, a body or a qu
 
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,7 +68,8 @@ class RequestLog:
             for name, value in headers:
                 if name == REQUEST_ID_HEADER and ACCEPTABLE_REQUEST_ID.fullmatch(value):
                     return value.decode()
-        return uuid.uuid4().hex
+        # 128 random bits as 32 hex digits: what uuid4().hex gives, at a fifth of its cost per request.
+        return os.urandom(16).hex()
 
 
 # The fields of an access line, copied from the record into the JSON object.

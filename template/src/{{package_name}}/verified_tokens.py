@@ -5,6 +5,7 @@ never cached, it is checked on every request."""
 import hashlib
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from .tokens import AccessToken
 
@@ -16,8 +17,9 @@ class VerifiedTokens:
     """A bounded LRU of verified tokens, keyed by a digest of the token (the token itself is not
     kept) and the issuer and audience it was verified for."""
 
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(self, max_entries: int = MAX_ENTRIES, clock: Callable[[], float] = time.time) -> None:
         self._max_entries = max_entries
+        self._clock = clock
         self._entries: OrderedDict[tuple[bytes, str, str], AccessToken] = OrderedDict()
 
     def get(self, token: str, issuer: str, audience: str, leeway: int) -> AccessToken | None:
@@ -26,7 +28,7 @@ class VerifiedTokens:
         if access is None:
             return None
         # The same rule as verification: expired once `exp` is `leeway` seconds past.
-        if access.expires_at <= time.time() - leeway:
+        if access.expires_at <= self._clock() - leeway:
             del self._entries[key]
             return None
         self._entries.move_to_end(key)

@@ -21,7 +21,7 @@ FORM = "application/x-www-form-urlencoded"
 
 @router.get("/userinfo", name="userinfo")
 async def userinfo(request: Request, session: SessionDep, settings: SettingsDep) -> JSONResponse:
-    return await _claims(request, session, settings, _header_token(request, settings.realm))
+    return await _claims(request, session, settings, _header_token(request, settings.realm) or "")
 
 
 @router.post("/userinfo")
@@ -35,10 +35,10 @@ async def userinfo_by_post(request: Request, session: SessionDep, settings: Sett
             # RFC 6750 §2: a request uses one method of sending the token, once.
             raise _invalid_request(settings.realm, "The access token is sent more than once")
         in_body = values[0] if values and isinstance(values[0], str) else None
-    return await _claims(request, session, settings, in_header or in_body)
+    return await _claims(request, session, settings, in_header or in_body or "")
 
 
-async def _claims(request: Request, session: AsyncSession, settings: Settings, token: str | None) -> JSONResponse:
+async def _claims(request: Request, session: AsyncSession, settings: Settings, token: str) -> JSONResponse:
     access = await verified_access_token(request, token)
     if "openid" not in access.scopes:
         raise insufficient_scope(settings.realm, "openid")
