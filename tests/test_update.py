@@ -130,6 +130,18 @@ def test_missing_store_is_restored_by_update(releases: Releases, tmp_path: Path)
     assert NEW_LINE + "\n" in (project / "README.md").read_text(encoding="utf-8")
 
 
+def test_a_store_removed_between_two_commands_is_made_again(releases: Releases, tmp_path: Path) -> None:
+    """The second command finds its record of the last sync stale, since the store is gone."""
+    _generate(releases, releases.old, tmp_path / "first")
+    store = releases.home / ".local" / "share" / "oauthgen" / "template.bundle"
+    store.unlink()
+
+    project = _generate(releases, releases.old, tmp_path / "second")
+
+    assert store.is_file()
+    assert _answers(project)["_commit"] == f"v{releases.old.version}"
+
+
 def test_foreign_source_path_is_explained_and_repaired(releases: Releases, tmp_path: Path) -> None:
     project = _generate(releases, releases.old, tmp_path / "svc")
     answers_file = project / ".copier-answers.yml"

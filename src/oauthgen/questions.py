@@ -39,7 +39,9 @@ class Question:
 @cache
 def questions(path: Path | None = None) -> tuple[Question, ...]:
     """The questions a user answers, in the order they are asked (computed values left out)."""
-    config = yaml.safe_load((path or copier_yml()).read_text(encoding="utf-8"))
+    # libyaml where PyYAML has it: the pure-Python loader costs every command a few times more.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    config = yaml.load((path or copier_yml()).read_text(encoding="utf-8"), Loader=loader)
     found = []
     for key, spec in config.items():
         if key.startswith("_") or not isinstance(spec, dict) or spec.get("when") is False:

@@ -79,7 +79,9 @@ def template_source() -> TemplateSource:
     packaged = Path(str(resources.files("oauthgen") / PACKAGED / "template.bundle"))
     if not packaged.is_file():
         raise UsageProblem(f"this oauthgen install has no template bundle ({packaged}); reinstall oauthgen")
-    sync_store(packaged)
+    if not _synced_before(packaged):
+        sync_store(packaged)
+        _remember_sync(packaged)
     return TemplateSource(store_reference(store_path()), f"v{__version__}")
 
 
@@ -111,6 +113,31 @@ def sync_store(bundle: Path, refresh: str | None = None) -> None:
             git(repository, "bundle", "create", "-q", str(draft), "--tags")
 
     _replace(store, merge)
+
+
+def _sync_marker() -> Path:
+    return store_path().with_name(STORE_NAME + ".synced")
+
+
+def _identity(bundle: Path) -> str:
+    """This oauthgen's version and bundle, and the store as it is now: any change shows here. (The
+    version counts because reproducible wheels give every release's files the same mtime.)"""
+    store = store_path().stat()
+    packaged = bundle.stat()
+    return f"{__version__} {bundle} {packaged.st_size} {packaged.st_mtime_ns} {store.st_size} {store.st_mtime_ns}\n"
+
+
+def _synced_before(bundle: Path) -> bool:
+    """Whether this installed bundle was merged into the store as it stands: then each command is
+    spared the two `git bundle list-heads` runs that would find nothing to add."""
+    try:
+        return _sync_marker().read_text(encoding="utf-8") == _identity(bundle)
+    except OSError:
+        return False
+
+
+def _remember_sync(bundle: Path) -> None:
+    _replace(_sync_marker(), lambda draft: draft.write_text(_identity(bundle), encoding="utf-8"))
 
 
 def bundle_tags(bundle: Path) -> dict[str, str]:
