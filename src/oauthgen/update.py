@@ -50,9 +50,9 @@ def update(project: Path, data: dict[str, Any] | None = None) -> Updated:
             overwrite=True,
             quiet=True,
             conflict="inline",
-            # The template's `_migrations` (copier.yml) rewrite old answers files; they come from
-            # oauthgen's own store, so they are trusted.
-            unsafe=True,
+            # The template's `_migrations` (copier.yml) rewrite old answers files. Trusted only when
+            # they come from oauthgen's own store: a project may record another template source.
+            unsafe=_reads_our_store(project),
         )
     return Updated(
         previous=str(answers["_commit"]),
@@ -123,6 +123,11 @@ def _repair_source(project: Path, answers: dict[str, object], our_source: str, o
     message = f"Point the oauthgen template source at {our_source}\n\n{recorded} does not hold {commit} here."
     git(project, "commit", "-q", "--no-verify", "-m", message, "--", ANSWERS_FILE)
     return recorded
+
+
+def _reads_our_store(project: Path) -> bool:
+    recorded = str(_read_answers(project)["_src_path"])
+    return Path(recorded).expanduser() == store_path()
 
 
 def _changed_files(project: Path) -> list[str]:

@@ -9,13 +9,11 @@ client's redirect URI with `error` and `state`. Parameters this service does not
 
 import time
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import ImmutableMultiDict
 
@@ -23,11 +21,8 @@ from .. import pkce, redirect_uris
 from ..authorization_codes import create_code
 from ..browser_session import (
     BrowserSession,
-    csrf_is_valid,
-    csrf_token,
     current_session,
     end_session,
-    set_csrf_cookie,
     start_session,
 )
 from ..clients import get_client
@@ -47,6 +42,7 @@ from ..id_tokens import IdTokenSigners, verified_hint
 from ..login_attempts import TooManyFailedLogins
 from ..logins import LoginFailed, log_in
 from ..models import Client, User
+from ..pages import PAGE_HEADERS, checked_form, error_page, form_text, page, templates
 from ..passwords import PasswordHashingBusy
 from ..profiles import IDENTITY_SCOPES, shared_claims
 from ..scopes import SCOPES
@@ -54,19 +50,12 @@ from ..token_store import TokenStore
 from ..users import MAX_USERNAME_LENGTH, get_user
 
 router = APIRouter(tags=["oauth2"], include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
 # Core §3.1.2.1. `select_account` is read as `login`: the login page is where another account is chosen.
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 REAUTHENTICATE = frozenset({"login", "select_account"})
 # A nonce is echoed in the ID token; one longer than this is no random value but an attempt to bloat it.
 MAX_NONCE_LENGTH = 512
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +85,7 @@ class AuthorizationRequest:
     def from_mapping(cls, values: ImmutableMultiDict[str, Any]) -> "AuthorizationRequest":
         names = [field.name for field in fields(cls) if field.name != "repeated"]
         repeated = frozenset(name for name in names if len(values.getlist(name)) > 1)
-        return cls(**{name: _text(values.get(name)) for name in names}, repeated=repeated)
+        return cls(**{name: form_text(values.get(name)) for name in names}, repeated=repeated)
 
     def params(self) -> dict[str, str]:
         return {
@@ -148,11 +137,9 @@ async def decide(
     request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, signers: IdTokenSignersDep
 ) -> Response:
     """The consent form: approve or deny, and maybe remember the decision."""
-    form = await request.form()
-    if not csrf_is_valid(request, _text(form.get("csrf_token"))):
-        return _expired_form(request)
+    form = await checked_form(request)
     auth = AuthorizationRequest.from_mapping(form)
-    decision = {"decision": _text(form.get("decision")), "remember": form.get("remember") == "yes"}
+    decision = {"decision": form_text(form.get("decision")), "remember": form.get("remember") == "yes"}
     return await _respond(request, auth, session, store, settings, signers, decision=decision)
 
 
@@ -160,9 +147,7 @@ async def decide(
 async def login(
     request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, passwords: PasswordHasherDep
 ) -> Response:
-    form = await request.form()
-    if not csrf_is_valid(request, _text(form.get("csrf_token"))):
-        return _expired_form(request)
+    form = await checked_form(request)
     auth = AuthorizationRequest.from_mapping(form)
     try:
         await _validate(auth, session)
@@ -178,8 +163,8 @@ async def login(
             store,
             settings,
             passwords,
-            username=_text(form.get("username")) or "",
-            password=_text(form.get("password")) or "",
+            username=form_text(form.get("username")) or "",
+            password=form_text(form.get("password")) or "",
             address=client_address(request),
         )
     except TooManyFailedLogins as exc:
@@ -204,9 +189,7 @@ async def login(
 
 @router.post("/logout", name="logout")
 async def logout(request: Request, store: TokenStoreDep) -> Response:
-    form = await request.form()
-    if not csrf_is_valid(request, _text(form.get("csrf_token"))):
-        return _expired_form(request)
+    await checked_form(request)
     response = templates.TemplateResponse(request, "signed_out.html", headers=PAGE_HEADERS)
     await end_session(store, request, response)
     return response
@@ -357,7 +340,7 @@ def _login_page(
     # Core §3.1.2.1: the hint fills in the username, when it can be one.
     hint = auth.login_hint if auth.login_hint and len(auth.login_hint) <= MAX_USERNAME_LENGTH else ""
     context = {"auth": auth.params(), "error": error, "login_hint": hint}
-    return _page(request, settings, "login.html", context, status_code)
+    return page(request, settings, "login.html", context, status_code)
 
 
 def _consent_page(
@@ -370,31 +353,4 @@ def _consent_page(
 ) -> Response:
     described = [(scope, SCOPES.get(scope, scope), shared_claims(scope)) for scope in sorted(scopes)]
     context = {"auth": auth.params(), "client": client, "scopes": described, "username": user.username}
-    return _page(request, settings, "consent.html", context)
-
-
-def _page(
-    request: Request, settings: Settings, template: str, context: dict[str, Any], status_code: int = 200
-) -> Response:
-    token = csrf_token(request)
-    response = templates.TemplateResponse(
-        request, template, {**context, "csrf_token": token}, status_code=status_code, headers=PAGE_HEADERS
-    )
-    set_csrf_cookie(response, settings, token)
-    return response
-
-
-def error_page(request: Request, message: str) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request, "error.html", {"message": message}, status_code=status.HTTP_400_BAD_REQUEST, headers=PAGE_HEADERS
-    )
-
-
-def _expired_form(request: Request) -> HTMLResponse:
-    response = error_page(request, "This form has expired. Go back, reload the page and try again.")
-    response.status_code = status.HTTP_403_FORBIDDEN
-    return response
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+    return page(request, settings, "consent.html", context)

@@ -3,8 +3,11 @@
 The browser goes back only to a `post_logout_redirect_uri` registered for the client
 (`create-client --post-logout-redirect-uri`), with `state`; otherwise it sees the signed-out page.
 The client is named by `client_id` or by the audience of `id_token_hint`, and both must agree.
+Unless `id_token_hint` names the user signed in here, the user is asked first (§2): any site can
+send a browser to this address, and none may end a session the user did not mean to end.
 """
 
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, status
@@ -12,13 +15,14 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import ImmutableMultiDict
 
-from ..browser_session import end_session
+from ..browser_session import current_session, end_session
 from ..clients import get_client
 from ..config import Settings
 from ..deps import IdTokenSignersDep, SessionDep, SettingsDep, TokenStoreDep, issuer_of
 from ..id_tokens import IdTokenSigners, verified_hint
+from ..pages import PAGE_HEADERS, checked_form, error_page, form_text, page, templates
 from ..token_store import TokenStore
-from .authorize import PAGE_HEADERS, error_page, templates
+from ..users import get_user
 
 router = APIRouter(tags=["openid"], include_in_schema=False)
 
@@ -36,7 +40,11 @@ async def end_session_by_get(
 async def end_session_by_post(
     request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, signers: IdTokenSignersDep
 ) -> Response:
-    return await _sign_out(request, await request.form(), session, store, settings, signers)
+    form = await request.form()
+    if form.get("confirm") == "yes":
+        # The user's answer on the confirmation page, which only this service's page can post.
+        return await _sign_out(request, await checked_form(request), session, store, settings, signers, confirmed=True)
+    return await _sign_out(request, form, session, store, settings, signers)
 
 
 async def _sign_out(
@@ -46,17 +54,23 @@ async def _sign_out(
     store: TokenStore,
     settings: Settings,
     signers: IdTokenSigners,
+    *,
+    confirmed: bool = False,
 ) -> Response:
     if any(len(values.getlist(name)) > 1 for name in PARAMETERS):
         return error_page(request, "This sign-out request names something more than once.")
-    given = {name: value if isinstance(value := values.get(name), str) else None for name in PARAMETERS}
+    given = {name: form_text(values.get(name)) for name in PARAMETERS}
     client_id = given["client_id"]
+    hint = None
     if given["id_token_hint"] is not None:
         hint = verified_hint(signers, given["id_token_hint"], issuer_of(request, settings))
         audience = None if hint is None else hint.get("aud")
-        if not isinstance(audience, str) or (client_id is not None and client_id != audience):
+        if hint is None or not isinstance(audience, str) or (client_id is not None and client_id != audience):
             return error_page(request, "This sign-out request came with a token that is not for its application.")
         client_id = audience
+    if not confirmed and not await _hint_names_the_signed_in_user(request, session, store, hint):
+        asked = {name: value for name, value in given.items() if value is not None}
+        return page(request, settings, "confirm_sign_out.html", {"parameters": asked})
     uri = given["post_logout_redirect_uri"]
     client = None if client_id is None or uri is None else await get_client(session, client_id)
     response: Response
@@ -69,3 +83,14 @@ async def _sign_out(
         response = templates.TemplateResponse(request, "signed_out.html", headers=PAGE_HEADERS)
     await end_session(store, request, response)
     return response
+
+
+async def _hint_names_the_signed_in_user(
+    request: Request, session: AsyncSession, store: TokenStore, hint: dict[str, Any] | None
+) -> bool:
+    """True too when no one is signed in: there is nothing to end, so nothing to ask."""
+    browser = await current_session(store, request)
+    if browser is None:
+        return True
+    user = await get_user(session, browser.username)
+    return user is None or (hint is not None and hint.get("sub") == user.subject)

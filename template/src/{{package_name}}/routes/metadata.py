@@ -16,6 +16,7 @@ from ..id_tokens import ALGORITHMS as ID_TOKEN_ALGORITHMS
 from ..pkce import METHOD
 from ..profiles import CLAIMS_SUPPORTED
 from ..scopes import SCOPES
+from .authorize import PROMPTS
 
 router = APIRouter(tags=["discovery"])
 # Read by every client at start: cacheable, but not for long, so a new endpoint or key shows soon.
@@ -54,7 +55,7 @@ def server_metadata(request: Request, issuer: str, settings: Settings) -> dict[s
         "claims_supported": list(CLAIMS_SUPPORTED),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGORITHMS),
-        "prompt_values_supported": ["none", "login", "consent"],
+        "prompt_values_supported": sorted(PROMPTS),
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,

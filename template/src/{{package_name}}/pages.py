@@ -1,0 +1,61 @@
+"""The HTML pages: rendered with the headers every page gets, forms checked against CSRF, the error page."""
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request, status
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+
+from .browser_session import csrf_is_valid, csrf_token, set_csrf_cookie
+from .config import Settings
+
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+class ExpiredForm(Exception):
+    """A form posted without the browser's CSRF token: from another site, or from a page too old."""
+
+
+async def checked_form(request: Request) -> FormData:
+    """The posted form, once its CSRF token matches the browser's; ExpiredForm otherwise."""
+    form = await request.form()
+    if not csrf_is_valid(request, form_text(form.get("csrf_token"))):
+        raise ExpiredForm
+    return form
+
+
+def page(
+    request: Request, settings: Settings, template: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    """A page whose forms carry the browser's CSRF token (a new one, set as a cookie, if it has none)."""
+    token = csrf_token(request)
+    response = templates.TemplateResponse(
+        request, template, {**context, "csrf_token": token}, status_code=status_code, headers=PAGE_HEADERS
+    )
+    set_csrf_cookie(response, settings, token)
+    return response
+
+
+def error_page(request: Request, message: str, status_code: int = status.HTTP_400_BAD_REQUEST) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, "error.html", {"message": message}, status_code=status_code, headers=PAGE_HEADERS
+    )
+
+
+async def expired_form_page(request: Request, _exc: Exception) -> Response:
+    return error_page(
+        request, "This form has expired. Go back, reload the page and try again.", status.HTTP_403_FORBIDDEN
+    )
+
+
+def form_text(value: object) -> str | None:
+    """A form or query value as text; None when absent or an uploaded file."""
+    return value if isinstance(value, str) else None
