@@ -59,24 +59,40 @@ def load_id_token_keys(settings: Settings) -> IdTokenKeySet:
     return IdTokenKeySet(kid, signing_key, MappingProxyType(keys))
 
 
-def prepare_next_id_token_key(settings: Settings) -> str:
-    """Stage the next key pair, to be published by every instance before it signs."""
+def check_preparation(settings: Settings) -> None:
+    """What `prepare_next_id_token_key` needs, checked before `rotate-key --prepare` stages any key."""
     path = settings.id_token_next_key_file
     if path.exists():
         raise IdTokenKeyError(f"{path} holds a next ID token key already: rotate-key signs with it")
+
+
+def prepare_next_id_token_key(settings: Settings) -> str:
+    """Stage the next key pair, to be published by every instance before it signs."""
+    check_preparation(settings)
+    path = settings.id_token_next_key_file
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = _generate()
     _write_atomically(path, key.as_pem(private=True), 0o600, replace=False)
     return key.thumbprint()
 
 
-def rotate_id_token_keys(settings: Settings) -> tuple[str, str]:
-    """Sign with the staged next key (or a new one); publish the old public key until its ID tokens expire."""
+def check_rotation(settings: Settings) -> None:
+    """What `rotate_id_token_keys` needs, checked before `rotate-key` rotates any key: so that the
+    access-token key is never rotated while this one cannot be."""
     if settings.id_token_private_key is not None:
         raise IdTokenKeyError(
             "ID_TOKEN_PRIVATE_KEY comes from the environment: set a new one there and put the old public key "
             f"in {settings.id_token_previous_keys_dir} as NOT_AFTER-KID.pem (NOT_AFTER in Unix seconds)"
         )
+    load_id_token_keys(settings)
+    staged = settings.id_token_next_key_file
+    if staged.is_file():
+        _parse(staged.read_bytes(), "ID_TOKEN_NEXT_KEY_FILE", private=True)
+
+
+def rotate_id_token_keys(settings: Settings) -> tuple[str, str]:
+    """Sign with the staged next key (or a new one); publish the old public key until its ID tokens expire."""
+    check_rotation(settings)
     old = load_id_token_keys(settings)
     now = time.time()
     not_after = int(now) + settings.id_token_expire_minutes * 60 + settings.leeway_seconds
