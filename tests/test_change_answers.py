@@ -215,13 +215,6 @@ def test_update_help_shows_the_answer_options_of_new() -> None:
         assert option in out
 
 
-def test_changed_algorithm_passes_its_own_tests(project_copy: Callable[..., Path]) -> None:
-    project = project_copy()
-    assert oauthgen("update", str(project), "--algorithm", "ES256")[0] == 0
-
-    run_own_tests(project)
-
-
 def test_changed_storage_passes_its_own_tests_and_serves_from_postgresql(project_copy: Callable[..., Path]) -> None:
     require(SERVER_URLS["postgresql"])
     project = project_copy()
