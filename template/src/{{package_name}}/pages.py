@@ -8,8 +8,8 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
-from .browser_session import csrf_is_valid, csrf_token, set_csrf_cookie
 from .config import Settings
+from .sign_ins import csrf_is_valid, csrf_token, set_csrf_cookie
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 PAGE_HEADERS = {

@@ -19,12 +19,6 @@ from starlette.datastructures import ImmutableMultiDict
 
 from .. import pkce, redirect_uris
 from ..authorization_codes import create_code
-from ..browser_session import (
-    BrowserSession,
-    current_session,
-    end_session,
-    start_session,
-)
 from ..clients import get_client
 from ..config import Settings
 from ..consents import consent_covers, remember_consent
@@ -46,6 +40,12 @@ from ..pages import PAGE_HEADERS, checked_form, error_page, form_text, page, tem
 from ..passwords import PasswordHashingBusy
 from ..profiles import IDENTITY_SCOPES, shared_claims
 from ..scopes import SCOPES
+from ..sign_ins import (
+    SignIn,
+    current_sign_in,
+    end_sign_in,
+    start_sign_in,
+)
 from ..token_store import TokenStore
 from ..users import MAX_USERNAME_LENGTH, get_user
 
@@ -183,7 +183,7 @@ async def login(
         str(request.url_for("authorize").include_query_params(**auth.after_login().params())),
         status.HTTP_303_SEE_OTHER,
     )
-    await start_session(store, settings, request, response, user.username)
+    await start_sign_in(store, settings, request, response, user.username)
     return response
 
 
@@ -191,7 +191,7 @@ async def login(
 async def logout(request: Request, store: TokenStoreDep) -> Response:
     await checked_form(request)
     response = templates.TemplateResponse(request, "signed_out.html", headers=PAGE_HEADERS)
-    await end_session(store, request, response)
+    await end_sign_in(store, request, response)
     return response
 
 
@@ -212,7 +212,7 @@ async def _respond(
         return _redirect(
             request, settings, exc.redirect_uri, auth.state, error=exc.error, error_description=exc.description
         )
-    browser = await current_session(store, request)
+    browser = await current_sign_in(store, request)
     user = None if browser is None else await get_user(session, browser.username)
     if (
         browser is None
@@ -293,7 +293,7 @@ def _must_sign_in(
     signers: IdTokenSigners,
     auth: AuthorizationRequest,
     valid: ValidRequest,
-    browser: BrowserSession,
+    browser: SignIn,
     user: User,
 ) -> bool:
     """Whether the signed-in user must sign in again: asked to, signed in too long ago (`max_age`),
@@ -309,7 +309,7 @@ def _must_sign_in(
 
 
 async def _issue_code(
-    store: TokenStore, auth: AuthorizationRequest, valid: ValidRequest, scopes: frozenset[str], browser: BrowserSession
+    store: TokenStore, auth: AuthorizationRequest, valid: ValidRequest, scopes: frozenset[str], browser: SignIn
 ) -> str:
     return await create_code(
         store,

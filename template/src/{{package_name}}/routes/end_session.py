@@ -15,12 +15,12 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import ImmutableMultiDict
 
-from ..browser_session import current_session, end_session
 from ..clients import get_client
 from ..config import Settings
 from ..deps import IdTokenSignersDep, SessionDep, SettingsDep, TokenStoreDep, issuer_of
 from ..id_tokens import IdTokenSigners, verified_hint
 from ..pages import PAGE_HEADERS, checked_form, error_page, form_text, page, templates
+from ..sign_ins import current_sign_in, end_sign_in
 from ..token_store import TokenStore
 from ..users import get_user
 
@@ -81,7 +81,7 @@ async def _sign_out(
         response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
     else:
         response = templates.TemplateResponse(request, "signed_out.html", headers=PAGE_HEADERS)
-    await end_session(store, request, response)
+    await end_sign_in(store, request, response)
     return response
 
 
@@ -89,7 +89,7 @@ async def _hint_names_the_signed_in_user(
     request: Request, session: AsyncSession, store: TokenStore, hint: dict[str, Any] | None
 ) -> bool:
     """True too when no one is signed in: there is nothing to end, so nothing to ask."""
-    browser = await current_session(store, request)
+    browser = await current_sign_in(store, request)
     if browser is None:
         return True
     user = await get_user(session, browser.username)

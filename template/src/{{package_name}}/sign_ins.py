@@ -1,6 +1,8 @@
-"""The browser session of the login and consent pages: a random id in an HttpOnly cookie, the
-session itself in the token store, so logging out really ends it. Forms carry a CSRF token that
-must match a cookie of its own (double submit); both cookies are SameSite=Lax."""
+"""Sign-ins of a browser to the login and consent pages: a random id in an HttpOnly cookie, the
+sign-in itself in the token store, so signing out really ends it. Forms carry a CSRF token that
+must match a cookie of its own (double submit); both cookies are SameSite=Lax.
+
+("Session" elsewhere in this service means a database session.)"""
 
 import hmac
 import secrets
@@ -18,7 +20,7 @@ CSRF_COOKIE = "csrf"
 
 
 @dataclass(frozen=True, slots=True)
-class BrowserSession:
+class SignIn:
     username: str
     auth_time: int
 
@@ -27,7 +29,7 @@ def _key(session_id: str) -> str:
     return store_key("session", session_id)
 
 
-async def start_session(
+async def start_sign_in(
     store: TokenStore, settings: Settings, request: Request, response: Response, username: str
 ) -> None:
     """A new session id and a new CSRF token at every login, so nothing planted or seen before it
@@ -42,15 +44,15 @@ async def start_session(
     set_csrf_cookie(response, settings, secrets.token_urlsafe(32))
 
 
-async def current_session(store: TokenStore, request: Request) -> BrowserSession | None:
+async def current_sign_in(store: TokenStore, request: Request) -> SignIn | None:
     session_id = request.cookies.get(SESSION_COOKIE)
     if not session_id:
         return None
     record = await store.get(_key(session_id))
-    return None if record is None else BrowserSession(record["username"], record["auth_time"])
+    return None if record is None else SignIn(record["username"], record["auth_time"])
 
 
-async def end_session(store: TokenStore, request: Request, response: Response) -> None:
+async def end_sign_in(store: TokenStore, request: Request, response: Response) -> None:
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
         await store.delete(_key(session_id))
