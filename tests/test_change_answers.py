@@ -177,11 +177,10 @@ def test_bad_answer_exits_2_and_changes_nothing(
 def test_change_that_meets_a_hand_edit_is_a_reported_conflict(project_copy: Callable[..., Path]) -> None:
     project = project_copy()
     config = project / "src" / NAME / "config.py"
-    ours = "access_token_expire_minutes: int = Field(default=45, gt=0)"
-    config.write_text(
-        config.read_text(encoding="utf-8").replace("access_token_expire_minutes: int = Field(default=30, gt=0)", ours),
-        encoding="utf-8",
-    )
+    bound = "le=MAX_ACCESS_TOKEN_MINUTES)"
+    ours = f"access_token_expire_minutes: int = Field(default=45, gt=0, {bound}"
+    theirs = f"access_token_expire_minutes: int = Field(default=30, gt=0, {bound}"
+    config.write_text(config.read_text(encoding="utf-8").replace(theirs, ours), encoding="utf-8")
     _git(project, "commit", "-qam", "Our own lifetime")
 
     code, out, _ = oauthgen("update", str(project), "--access-minutes", "15")
@@ -190,7 +189,7 @@ def test_change_that_meets_a_hand_edit_is_a_reported_conflict(project_copy: Call
     assert "  access_token_expire_minutes: 30 -> 15\n" in out
     assert f"Conflicts (resolve the markers or .rej files, then commit):\n  src/{NAME}/config.py\n" in out
     text = config.read_text(encoding="utf-8")
-    assert "<<<<<<< " in text and ours in text and "Field(default=15, gt=0)" in text
+    assert "<<<<<<< " in text and ours in text and f"Field(default=15, gt=0, {bound}" in text
 
 
 def test_dirty_repository_is_refused_before_any_change(project_copy: Callable[..., Path]) -> None:

@@ -9,7 +9,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
 from .config import Settings
-from .sign_ins import csrf_is_valid, csrf_token, set_csrf_cookie
+from .sign_ins import csrf_is_valid, csrf_token, set_pre_sign_in_cookie
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 PAGE_HEADERS = {
@@ -24,10 +24,10 @@ class ExpiredForm(Exception):
     """A form posted without the browser's CSRF token: from another site, or from a page too old."""
 
 
-async def checked_form(request: Request) -> FormData:
-    """The posted form, once its CSRF token matches the browser's; ExpiredForm otherwise."""
+async def checked_form(request: Request, settings: Settings) -> FormData:
+    """The posted form, once its CSRF token is the one bound to the browser's sign-in; ExpiredForm otherwise."""
     form = await request.form()
-    if not csrf_is_valid(request, form_text(form.get("csrf_token"))):
+    if not csrf_is_valid(settings, request, form_text(form.get("csrf_token"))):
         raise ExpiredForm
     return form
 
@@ -35,12 +35,14 @@ async def checked_form(request: Request) -> FormData:
 def page(
     request: Request, settings: Settings, template: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
-    """A page whose forms carry the browser's CSRF token (a new one, set as a cookie, if it has none)."""
-    token = csrf_token(request)
+    """A page whose forms carry the browser's CSRF token (bound to a new pre-sign-in id, set as a
+    cookie, if the browser has neither that nor a sign-in)."""
+    token, new_pre_sign_in_id = csrf_token(settings, request)
     response = templates.TemplateResponse(
         request, template, {**context, "csrf_token": token}, status_code=status_code, headers=PAGE_HEADERS
     )
-    set_csrf_cookie(response, settings, token)
+    if new_pre_sign_in_id is not None:
+        set_pre_sign_in_cookie(response, settings, new_pre_sign_in_id)
     return response
 
 

@@ -1,6 +1,8 @@
-"""Revoked access tokens and grants, kept in the token store until the tokens would have expired."""
+"""Revoked access tokens, grants and users, kept in the token store until the tokens would have expired."""
 
-from .config import Settings
+import math
+
+from .config import MAX_ACCESS_TOKEN_MINUTES, MAX_LEEWAY_SECONDS, Settings
 from .token_store import TokenStore
 from .tokens import AccessToken
 
@@ -11,6 +13,15 @@ def _token_name(token_id: str) -> str:
 
 def _grant_name(grant_id: str) -> str:
     return f"grant:{grant_id}"
+
+
+def _user_name(username: str) -> str:
+    return f"user:{username}"
+
+
+# A user's revocation outlives any access token issued before it, whatever the settings were then; its
+# record expires this long after it was made, which is how its time is read back from that expiry.
+USER_REVOCATION_SECONDS = MAX_ACCESS_TOKEN_MINUTES * 60 + MAX_LEEWAY_SECONDS
 
 
 async def revoke_access_token(store: TokenStore, token: AccessToken, now: int, leeway_seconds: int) -> None:
@@ -29,12 +40,26 @@ async def grant_is_revoked(store: TokenStore, grant_id: str) -> bool:
     return await store.any_revoked(_grant_name(grant_id))
 
 
+async def revoke_user_tokens(store: TokenStore, username: str) -> None:
+    """Revoke every access token issued to USERNAME until now, on every process and instance: after a
+    password change or when the account is disabled, a stolen token must not outlive the change."""
+    await store.revoke(_user_name(username), USER_REVOCATION_SECONDS)
+
+
 async def is_revoked(store: TokenStore, token: AccessToken) -> bool:
-    """The token or its grant: one check, answered in memory where the store keeps a mirror."""
-    names = [_token_name(token.token_id)]
+    """The token, its grant, or every token of its user issued until some time: one check, answered in
+    memory where the store keeps a mirror."""
+    user = _user_name(token.subject)
+    names = [_token_name(token.token_id), user]
     if token.grant_id is not None:
         names.append(_grant_name(token.grant_id))
-    return await store.any_revoked(*names)
+    revoked = await store.revocations(*names)
+    if user in revoked:
+        # Whole seconds, as `iat` is: a token issued in the second of the revocation is revoked too.
+        revoked_at = math.floor(revoked.pop(user) - USER_REVOCATION_SECONDS)
+        if token.issued_at <= revoked_at:
+            return True
+    return bool(revoked)
 
 
 def grant_lifetime_seconds(settings: Settings) -> int:

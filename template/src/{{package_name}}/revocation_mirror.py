@@ -27,6 +27,7 @@ class RevocationMirror:
             self._expiry = {name: expiry for name, expiry in self._expiry.items() if expiry > now}
             self._next_purge = now + PURGE_INTERVAL_SECONDS
 
-    def contains_any(self, keys: Iterable[str]) -> bool:
+    def expiries(self, keys: Iterable[str]) -> dict[str, float]:
+        """The live revocations among KEYS: key -> when its record expires (epoch seconds)."""
         now = time.time()
-        return any(self._expiry.get(key, 0.0) > now for key in keys)
+        return {key: expiry for key in keys if (expiry := self._expiry.get(key, 0.0)) > now}

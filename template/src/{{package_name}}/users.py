@@ -83,8 +83,9 @@ async def create_user(
     return user
 
 
-async def set_password(session: AsyncSession, passwords: PasswordHasher, username: str, password: str) -> None:
-    """Change the password; refresh tokens granted before now stop working."""
+async def set_password(session: AsyncSession, passwords: PasswordHasher, username: str, password: str) -> User:
+    """Change the password; sign-ins and refresh tokens granted before now stop working (see
+    account_changes.py, which revokes the access tokens too). The user, as it was before."""
     user = await get_user(session, username)
     if user is None:
         raise UnknownUserError(username)
@@ -92,6 +93,7 @@ async def set_password(session: AsyncSession, passwords: PasswordHasher, usernam
     values = {"password_hash": await passwords.hash(password), "credentials_changed_at": int(time.time())}
     await session.execute(update(User).where(User.id == user.id).values(**values))
     await session.commit()
+    return user
 
 
 async def set_profile(session: AsyncSession, username: str, profile: Profile) -> None:
@@ -108,12 +110,16 @@ def new_subject() -> str:
     return secrets.token_urlsafe(16)
 
 
-async def disable_user(session: AsyncSession, username: str) -> None:
+async def disable_user(session: AsyncSession, username: str) -> User:
+    """Disable the account for good: its sign-ins and refresh tokens end with it, as they do when
+    the password changes, so none comes back if the account is enabled again. The user, as it was."""
     user = await get_user(session, username)
     if user is None:
         raise UnknownUserError(username)
-    await session.execute(update(User).where(User.id == user.id).values(disabled=True))
+    values = {"disabled": True, "credentials_changed_at": int(time.time())}
+    await session.execute(update(User).where(User.id == user.id).values(**values))
     await session.commit()
+    return user
 
 
 async def authenticate(session: AsyncSession, passwords: PasswordHasher, username: str, password: str) -> User | None:

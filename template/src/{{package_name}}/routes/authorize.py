@@ -40,14 +40,9 @@ from ..pages import PAGE_HEADERS, checked_form, error_page, form_text, page, tem
 from ..passwords import PasswordHashingBusy
 from ..profiles import IDENTITY_SCOPES, shared_claims
 from ..scopes import SCOPES
-from ..sign_ins import (
-    SignIn,
-    current_sign_in,
-    end_sign_in,
-    start_sign_in,
-)
+from ..sign_ins import SignIn, end_sign_in, holds_sign_in, signed_in_user, start_sign_in
 from ..token_store import TokenStore
-from ..users import MAX_USERNAME_LENGTH, get_user
+from ..users import MAX_USERNAME_LENGTH
 
 router = APIRouter(tags=["oauth2"], include_in_schema=False)
 
@@ -95,8 +90,8 @@ class AuthorizationRequest:
         }
 
     def after_login(self) -> "AuthorizationRequest":
-        """The request once the user has just signed in: `prompt=login`, `max_age` and `id_token_hint`
-        are satisfied (whoever signed in is the user now, whatever the client expected)."""
+        """The request once the user has just signed in: `prompt=login` and `max_age` are satisfied,
+        and so is `id_token_hint`, checked against the user at the login itself."""
         prompts = [prompt for prompt in (self.prompt or "").split() if prompt not in REAUTHENTICATE]
         return replace(self, prompt=" ".join(prompts) or None, max_age=None, id_token_hint=None)
 
@@ -137,7 +132,7 @@ async def decide(
     request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, signers: IdTokenSignersDep
 ) -> Response:
     """The consent form: approve or deny, and maybe remember the decision."""
-    form = await checked_form(request)
+    form = await checked_form(request, settings)
     auth = AuthorizationRequest.from_mapping(form)
     decision = {"decision": form_text(form.get("decision")), "remember": form.get("remember") == "yes"}
     return await _respond(request, auth, session, store, settings, signers, decision=decision)
@@ -145,12 +140,17 @@ async def decide(
 
 @router.post("/login", name="login")
 async def login(
-    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, passwords: PasswordHasherDep
+    request: Request,
+    session: SessionDep,
+    store: TokenStoreDep,
+    settings: SettingsDep,
+    passwords: PasswordHasherDep,
+    signers: IdTokenSignersDep,
 ) -> Response:
-    form = await checked_form(request)
+    form = await checked_form(request, settings)
     auth = AuthorizationRequest.from_mapping(form)
     try:
-        await _validate(auth, session)
+        valid = await _validate(auth, session)
     except ErrorPage as exc:
         return error_page(request, str(exc))
     except ErrorRedirect as exc:
@@ -179,6 +179,9 @@ async def login(
         return response
     except LoginFailed:
         return _login_page(request, settings, auth, "Incorrect username or password.", status.HTTP_400_BAD_REQUEST)
+    if auth.id_token_hint is not None and not _hint_names(signers, request, settings, auth.id_token_hint, user):
+        # Core §3.1.2.1: the client asked for the user its ID token names; another one signed in.
+        return _redirect(request, settings, valid.redirect_uri, auth.state, error="login_required")
     response = RedirectResponse(
         str(request.url_for("authorize").include_query_params(**auth.after_login().params())),
         status.HTTP_303_SEE_OTHER,
@@ -188,10 +191,12 @@ async def login(
 
 
 @router.post("/logout", name="logout")
-async def logout(request: Request, store: TokenStoreDep) -> Response:
-    await checked_form(request)
+async def logout(request: Request, store: TokenStoreDep, settings: SettingsDep) -> Response:
+    # Without a sign-in (a second click, another tab signed out) there is nothing to end or to check.
+    if holds_sign_in(settings, request):
+        await checked_form(request, settings)
     response = templates.TemplateResponse(request, "signed_out.html", headers=PAGE_HEADERS)
-    await end_sign_in(store, request, response)
+    await end_sign_in(store, settings, request, response)
     return response
 
 
@@ -212,17 +217,12 @@ async def _respond(
         return _redirect(
             request, settings, exc.redirect_uri, auth.state, error=exc.error, error_description=exc.description
         )
-    browser = await current_sign_in(store, request)
-    user = None if browser is None else await get_user(session, browser.username)
-    if (
-        browser is None
-        or user is None
-        or user.disabled
-        or _must_sign_in(request, settings, signers, auth, valid, browser, user)
-    ):
+    signed_in = await signed_in_user(session, store, settings, request)
+    if signed_in is None or _must_sign_in(request, settings, signers, auth, valid, *signed_in):
         if "none" in valid.prompts:
             return _redirect(request, settings, valid.redirect_uri, auth.state, error="login_required")
         return _login_page(request, settings, auth)
+    browser, user = signed_in
     scopes = valid.scopes & (user.allowed_scopes | IDENTITY_SCOPES)
     if decision is not None:
         if decision["decision"] != "approve":
@@ -303,9 +303,14 @@ def _must_sign_in(
     if valid.max_age is not None and time.time() - browser.auth_time > valid.max_age:
         return True
     if auth.id_token_hint is not None:
-        hint = verified_hint(signers, auth.id_token_hint, issuer_of(request, settings))
-        return hint is None or hint.get("sub") != user.subject
+        return not _hint_names(signers, request, settings, auth.id_token_hint, user)
     return False
+
+
+def _hint_names(signers: IdTokenSigners, request: Request, settings: Settings, id_token_hint: str, user: User) -> bool:
+    """Whether the ID token this service issued, given as `id_token_hint`, names USER."""
+    hint = verified_hint(signers, id_token_hint, issuer_of(request, settings))
+    return hint is not None and hint.get("sub") == user.subject
 
 
 async def _issue_code(

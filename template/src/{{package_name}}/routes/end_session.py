@@ -20,9 +20,8 @@ from ..config import Settings
 from ..deps import IdTokenSignersDep, SessionDep, SettingsDep, TokenStoreDep, issuer_of
 from ..id_tokens import IdTokenSigners, verified_hint
 from ..pages import PAGE_HEADERS, checked_form, error_page, form_text, page, templates
-from ..sign_ins import current_sign_in, end_sign_in
+from ..sign_ins import end_sign_in, holds_sign_in, signed_in_user
 from ..token_store import TokenStore
-from ..users import get_user
 
 router = APIRouter(tags=["openid"], include_in_schema=False)
 
@@ -42,8 +41,11 @@ async def end_session_by_post(
 ) -> Response:
     form = await request.form()
     if form.get("confirm") == "yes":
-        # The user's answer on the confirmation page, which only this service's page can post.
-        return await _sign_out(request, await checked_form(request), session, store, settings, signers, confirmed=True)
+        # The user's answer on the confirmation page, which only this service's page can post. Without
+        # a sign-in (signed out already, in another tab or by a second click) there is nothing to end.
+        if holds_sign_in(settings, request):
+            form = await checked_form(request, settings)
+        return await _sign_out(request, form, session, store, settings, signers, confirmed=True)
     return await _sign_out(request, form, session, store, settings, signers)
 
 
@@ -68,7 +70,7 @@ async def _sign_out(
         if hint is None or not isinstance(audience, str) or (client_id is not None and client_id != audience):
             return error_page(request, "This sign-out request came with a token that is not for its application.")
         client_id = audience
-    if not confirmed and not await _hint_names_the_signed_in_user(request, session, store, hint):
+    if not confirmed and not await _hint_names_the_signed_in_user(request, session, store, settings, hint):
         asked = {name: value for name, value in given.items() if value is not None}
         return page(request, settings, "confirm_sign_out.html", {"parameters": asked})
     uri = given["post_logout_redirect_uri"]
@@ -81,16 +83,13 @@ async def _sign_out(
         response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
     else:
         response = templates.TemplateResponse(request, "signed_out.html", headers=PAGE_HEADERS)
-    await end_sign_in(store, request, response)
+    await end_sign_in(store, settings, request, response)
     return response
 
 
 async def _hint_names_the_signed_in_user(
-    request: Request, session: AsyncSession, store: TokenStore, hint: dict[str, Any] | None
+    request: Request, session: AsyncSession, store: TokenStore, settings: Settings, hint: dict[str, Any] | None
 ) -> bool:
     """True too when no one is signed in: there is nothing to end, so nothing to ask."""
-    browser = await current_sign_in(store, request)
-    if browser is None:
-        return True
-    user = await get_user(session, browser.username)
-    return user is None or (hint is not None and hint.get("sub") == user.subject)
+    signed_in = await signed_in_user(session, store, settings, request)
+    return signed_in is None or (hint is not None and hint.get("sub") == signed_in[1].subject)
