@@ -47,6 +47,8 @@ class Grant:
     granted_scopes: frozenset[str] | None = None
     # OpenID Connect: the authorization request's nonce, for the ID token issued with the code.
     nonce: str | None = None
+    # The refresh token this refresh spent (its `token_id`): the new one records it.
+    refreshed_from: str | None = None
 
     @property
     def refresh_scopes(self) -> frozenset[str]:

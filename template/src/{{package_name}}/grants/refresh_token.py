@@ -4,7 +4,7 @@ from typing import Any
 
 from ..errors import InvalidClient, InvalidGrant, InvalidRequest
 from ..models import Client
-from ..refresh_tokens import find_refresh_token, grant_holder, use_refresh_token
+from ..refresh_tokens import find_refresh_token, grant_holder, token_id, use_refresh_token
 from ..revocation import grant_is_revoked
 from . import FIRST_PARTY_CLIENT_ID, Context, Grant, TokenRequest, require_grant_type, settle_scopes
 
@@ -26,7 +26,10 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
         _check_holder(unused, request.client, holder)
         settle_scopes(request.scope, frozenset(unused["scopes"]))
         await _check_grant(context, unused)
-    record = await use_refresh_token(context.store, context.settings, request.refresh_token, holder)
+    settings = context.settings
+    confidential = request.client is not None and not request.client.is_public
+    grace = settings.refresh_token_reuse_grace_seconds if confidential else settings.public_client_refresh_grace_seconds
+    record = await use_refresh_token(context.store, settings, request.refresh_token, holder, grace)
     if unused is None:
         # Used before, by this client, within the grace period.
         await _check_grant(context, record)
@@ -42,6 +45,7 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
         auth_time=record["auth_time"],
         refreshable=True,
         granted_scopes=granted,
+        refreshed_from=token_id(request.refresh_token),
     )
 
 

@@ -154,4 +154,5 @@ async def _refresh_token(store: TokenStore, settings: Settings, grant: Grant) ->
         subject=grant.subject,
         scopes=grant.refresh_scopes,
         auth_time=grant.auth_time,
+        replaces=grant.refreshed_from,
     )
