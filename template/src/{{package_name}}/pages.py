@@ -9,6 +9,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
 from .config import Settings
+from .deps import issuer_of
 from .sign_ins import csrf_is_valid, csrf_token, set_pre_sign_in_cookie
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
@@ -38,12 +39,22 @@ def page(
     """A page whose forms carry the browser's CSRF token (bound to a new pre-sign-in id, set as a
     cookie, if the browser has neither that nor a sign-in)."""
     token, new_pre_sign_in_id = csrf_token(settings, request)
-    response = templates.TemplateResponse(
-        request, template, {**context, "csrf_token": token}, status_code=status_code, headers=PAGE_HEADERS
-    )
+
+    def url_for(name: str) -> str:
+        return page_url(request, settings, name)
+
+    values = {**context, "csrf_token": token, "url_for": url_for}
+    response = templates.TemplateResponse(request, template, values, status_code=status_code, headers=PAGE_HEADERS)
     if new_pre_sign_in_id is not None:
         set_pre_sign_in_cookie(response, settings, new_pre_sign_in_id)
     return response
+
+
+def page_url(request: Request, settings: Settings, name: str) -> str:
+    """The URL of the route NAME under ISSUER: never under the Host header, which any client sets
+    (in development, without ISSUER, the request's own base URL)."""
+    path: str = request.app.url_path_for(name)
+    return issuer_of(request, settings) + path
 
 
 def error_page(request: Request, message: str, status_code: int = status.HTTP_400_BAD_REQUEST) -> HTMLResponse:

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.datastructures import ImmutableMultiDict
+from starlette.datastructures import URL, ImmutableMultiDict
 
 from .. import pkce, redirect_uris
 from ..authorization_codes import create_code
@@ -36,7 +36,7 @@ from ..id_tokens import IdTokenSigners, verified_hint
 from ..login_attempts import TooManyFailedLogins
 from ..logins import LoginFailed, log_in
 from ..models import Client, User
-from ..pages import PAGE_HEADERS, checked_form, error_page, form_text, page, templates
+from ..pages import PAGE_HEADERS, checked_form, error_page, form_text, page, page_url, templates
 from ..passwords import PasswordHashingBusy
 from ..profiles import IDENTITY_SCOPES, shared_claims
 from ..scopes import SCOPES
@@ -183,7 +183,7 @@ async def login(
         # Core §3.1.2.1: the client asked for the user its ID token names; another one signed in.
         return _redirect(request, settings, valid.redirect_uri, auth.state, error="login_required")
     response = RedirectResponse(
-        str(request.url_for("authorize").include_query_params(**auth.after_login().params())),
+        str(URL(page_url(request, settings, "authorize")).include_query_params(**auth.after_login().params())),
         status.HTTP_303_SEE_OTHER,
     )
     await start_sign_in(store, settings, request, response, user.username)
