@@ -2,8 +2,8 @@
 
 They are kept apart from the access-token keys: an HS* service shares its access-token secret with
 nobody, yet relying parties must verify its ID tokens with a published key. `rotate-key` makes a new
-pair and keeps the old public key in ID_TOKEN_PREVIOUS_KEYS_DIR (`NOT_AFTER-KID.pem`) until the ID
-tokens it signed have expired; `rotate-key --prepare` stages the next pair in ID_TOKEN_NEXT_KEY_FILE,
+pair and keeps the old public key in ID_TOKEN_PREVIOUS_KEYS_DIR (`RETIRED_AT..NOT_AFTER-KID.pem`, see
+retired_keys) until the ID tokens it signed have expired; `rotate-key --prepare` stages the next pair in ID_TOKEN_NEXT_KEY_FILE,
 published by every instance before any instance signs with it.
 """
 
@@ -20,6 +20,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 
 from .config import Settings
+from .retired_keys import Retirement, in_force, parse_retirement, retire, too_late
 
 ALGORITHM = "RS256"
 MIN_RSA_BITS = 2048
@@ -36,12 +37,15 @@ class IdTokenKeySet:
     kid: str
     signing_key: RSAKey
     public_keys: Mapping[str, RSAKey]  # by kid; the signing key's own included
+    # Of the previous keys, by kid: when each stops verifying, and which ID tokens it vouches for.
+    retirements: Mapping[str, Retirement]
 
-    def jwks(self) -> list[dict[str, Any]]:
-        """The public halves as RFC 7517 JWKs: never anything private."""
+    def jwks(self, now: float) -> list[dict[str, Any]]:
+        """The public halves that verify at NOW as RFC 7517 JWKs: never anything private."""
         return [
             {**key.as_dict(private=False), "kid": kid, "alg": ALGORITHM, "use": "sig"}
             for kid, key in self.public_keys.items()
+            if in_force(self.retirements, kid, now)
         ]
 
 
@@ -50,13 +54,22 @@ def load_id_token_keys(settings: Settings) -> IdTokenKeySet:
     signing_key = _load_private_key(settings)
     kid = signing_key.thumbprint()
     keys = {kid: _public(signing_key)}
-    for previous in _previous_key_files(settings.id_token_previous_keys_dir, time.time()):
+    retirements: dict[str, Retirement] = {}
+    now = time.time()
+    for previous, retirement in _previous_key_files(settings, now):
+        if too_late(retirement, now, _last_token_seconds(settings)):
+            raise IdTokenKeyError(
+                f"{previous}: it verifies until {retirement.not_after}, later than any ID token it signed can live "
+                "(ID_TOKEN_EXPIRE_MINUTES and LEEWAY_SECONDS from now)"
+            )
         key = _parse(previous.read_bytes(), f"{previous}")
         keys.setdefault(key.thumbprint(), key)
+        retirements.setdefault(key.thumbprint(), retirement)
     if settings.id_token_next_key_file.is_file():
         staged = _parse(settings.id_token_next_key_file.read_bytes(), "ID_TOKEN_NEXT_KEY_FILE", private=True)
         keys.setdefault(staged.thumbprint(), _public(staged))
-    return IdTokenKeySet(kid, signing_key, MappingProxyType(keys))
+    retirements.pop(kid, None)  # signing again: it vouches for every ID token
+    return IdTokenKeySet(kid, signing_key, MappingProxyType(keys), MappingProxyType(retirements))
 
 
 def check_preparation(settings: Settings) -> None:
@@ -82,7 +95,8 @@ def check_rotation(settings: Settings) -> None:
     if settings.id_token_private_key is not None:
         raise IdTokenKeyError(
             "ID_TOKEN_PRIVATE_KEY comes from the environment: set a new one there and put the old public key "
-            f"in {settings.id_token_previous_keys_dir} as NOT_AFTER-KID.pem (NOT_AFTER in Unix seconds)"
+            f"in {settings.id_token_previous_keys_dir} as RETIRED_AT..NOT_AFTER-KID.pem (Unix seconds: now, and now "
+            "plus the ID token lifetime and leeway)"
         )
     load_id_token_keys(settings)
     staged = settings.id_token_next_key_file
@@ -95,11 +109,12 @@ def rotate_id_token_keys(settings: Settings) -> tuple[str, str]:
     check_rotation(settings)
     old = load_id_token_keys(settings)
     now = time.time()
-    not_after = int(now) + settings.id_token_expire_minutes * 60 + settings.leeway_seconds
+    retirement = retire(now, _last_token_seconds(settings))
     directory = settings.id_token_previous_keys_dir
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _write_atomically(directory / f"{not_after}-{old.kid}.pem", old.signing_key.as_pem(private=False), 0o644)
-    for expired in set(directory.glob("*.pem")) - set(_previous_key_files(directory, now)):
+    _write_atomically(directory / f"{retirement}-{old.kid}.pem", old.signing_key.as_pem(private=False), 0o644)
+    kept = {path for path, _ in _previous_key_files(settings, now)}
+    for expired in set(directory.glob("*.pem")) - kept:
         expired.unlink()
     staged = settings.id_token_next_key_file
     new_key = _parse(staged.read_bytes(), "ID_TOKEN_NEXT_KEY_FILE", private=True) if staged.is_file() else _generate()
@@ -150,13 +165,18 @@ def _generate() -> RSAKey:
     return RSAKey.generate_key(MIN_RSA_BITS, private=True)
 
 
-def _previous_key_files(directory: Path, now: float) -> list[Path]:
-    """Files named NOT_AFTER-KID.pem whose NOT_AFTER has not passed."""
+def _last_token_seconds(settings: Settings) -> int:
+    """How long after a rotation an ID token the old key signed may still verify."""
+    return settings.id_token_expire_minutes * 60 + settings.leeway_seconds
+
+
+def _previous_key_files(settings: Settings, now: float) -> list[tuple[Path, Retirement]]:
+    """Files named RETIRED_AT..NOT_AFTER-KID.pem (or NOT_AFTER-KID.pem) whose NOT_AFTER has not passed."""
     found = []
-    for path in sorted(directory.glob("*.pem")):
-        not_after = path.name.partition("-")[0]
-        if not_after.isdigit() and int(not_after) > now:
-            found.append(path)
+    for path in sorted(settings.id_token_previous_keys_dir.glob("*.pem")):
+        retirement = parse_retirement(path.name.partition("-")[0], _last_token_seconds(settings))
+        if retirement is not None and retirement.in_force(now):
+            found.append((path, retirement))
     return found
 
 

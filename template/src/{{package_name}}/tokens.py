@@ -15,6 +15,7 @@ from joserfc.jws import JWSRegistry
 from joserfc.jwt import ClaimsOption, JWTClaimsRegistry
 
 from .keys import JoseKey, KeySet
+from .retired_keys import in_force, vouches_for
 
 # RFC 9068 §2.1; the long form is accepted too (§4).
 TOKEN_TYPE = "at+jwt"
@@ -36,6 +37,8 @@ class AccessToken:
     # The login or authorization code the token descends from: revoking it revokes the token.
     grant_id: str | None
     claims: dict[str, Any]
+    # When the retired key that signed it stops verifying (None: a key in service), for the cache.
+    key_not_after: int | None = None
 
 
 def issue_access_token(
@@ -83,9 +86,10 @@ def verify_access_token(
     signature, and the claims: present, `iss` and `aud` ours, NumericDates numbers (RFC 7519 §2) and
     in time, `sub` not empty. The header rules of RFC 9068 and RFC 8725 are checked here, before the
     signature; and no token may live longer than `max_lifetime` seconds plus the leeway, so a key that
-    leaked cannot mint tokens for a century."""
+    leaked cannot mint tokens for a century. A retired key verifies until its NOT_AFTER, by CLOCK,
+    and only tokens issued before its retirement, so one that leaked cannot mint fresh ones."""
     try:
-        signed = jws.deserialize_compact(token, _key_for(keys), registry=_signatures(keys.algorithm))
+        signed = jws.deserialize_compact(token, _key_for(keys, clock()), registry=_signatures(keys.algorithm))
         claims = json.loads(signed.payload)
         if not isinstance(claims, dict):
             raise InvalidTokenError("the payload is not a JSON object")
@@ -94,6 +98,10 @@ def verify_access_token(
         raise InvalidTokenError(str(exc)) from None
     if claims["exp"] - claims["iat"] > max_lifetime + leeway:
         raise InvalidTokenError("lives longer than this service issues tokens for")
+    kid = signed.headers()["kid"]
+    if not vouches_for(keys.retirements, kid, claims["iat"]):
+        raise InvalidTokenError("issued after its signing key was retired")
+    retirement = keys.retirements.get(kid)
     grant_id = claims.get("grant_id")
     return AccessToken(
         subject=claims["sub"],
@@ -104,10 +112,11 @@ def verify_access_token(
         token_id=claims["jti"],
         grant_id=None if grant_id is None else str(grant_id),
         claims=claims,
+        key_not_after=None if retirement is None else retirement.not_after,
     )
 
 
-def _key_for(keys: KeySet) -> Callable[[GuestProtocol], JoseKey]:
+def _key_for(keys: KeySet, now: float) -> Callable[[GuestProtocol], JoseKey]:
     """What joserfc calls with the token's header, before it checks the signature."""
 
     def key(token: GuestProtocol) -> JoseKey:
@@ -118,10 +127,9 @@ def _key_for(keys: KeySet) -> Callable[[GuestProtocol], JoseKey]:
         if "crit" in header:
             raise InvalidTokenError("unsupported critical header")
         kid = header.get("kid")
-        found = keys.verification_keys.get(kid) if isinstance(kid, str) else None
-        if found is None:
+        if not isinstance(kid, str) or kid not in keys.verification_keys or not in_force(keys.retirements, kid, now):
             raise InvalidTokenError("unknown signing key")
-        return found
+        return keys.verification_keys[kid]
 
     return key
 

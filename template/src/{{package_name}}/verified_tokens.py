@@ -1,6 +1,6 @@
 """Access tokens this process has already verified, so that a client reusing its token (the usual
-case) skips the signature and claim checks. Expiry is checked again on every hit; revocation is
-never cached, it is checked on every request."""
+case) skips the signature and claim checks. Expiry, the token's and that of a retired key that signed
+it, is checked again on every hit; revocation is never cached, it is checked on every request."""
 
 import hashlib
 import time
@@ -27,8 +27,9 @@ class VerifiedTokens:
         access = self._entries.get(key)
         if access is None:
             return None
-        # The same rule as verification: expired once `exp` is `leeway` seconds past.
-        if access.expires_at <= self._clock() - leeway:
+        # The same rules as verification: expired once `exp` is `leeway` seconds past, or its key retired.
+        now = self._clock()
+        if access.expires_at <= now - leeway or (access.key_not_after is not None and now >= access.key_not_after):
             del self._entries[key]
             return None
         self._entries.move_to_end(key)
