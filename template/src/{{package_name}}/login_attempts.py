@@ -17,7 +17,7 @@ from .token_store import TokenStore
 
 
 class TooManyFailedLogins(Exception):
-    """Logins are paused for this account or address; `retry_after` is the window, in seconds."""
+    """Logins are paused for this account or address; `retry_after` is the time left, in seconds."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many failed logins; retry after {retry_after} s")
@@ -53,11 +53,13 @@ async def begin(store: TokenStore, settings: Settings, username: str, address: s
         attempt.address: (settings.max_failed_logins_per_address, settings.failed_login_long_window_seconds),
     }
     counts = await store.increment({key: window for key, (_, window) in limits.items()})
-    exceeded = [window for key, (limit, window) in limits.items() if counts[key] > limit]
+    exceeded = [key for key, (limit, _) in limits.items() if counts[key] > limit]
     if exceeded:
+        # Refused until every exceeded counter has expired: its window began at its first failure.
+        retry_after = max([await store.ttl(key) for key in exceeded])
         # Not evaluated, so not a failure: a locked-out attacker's attempts count nowhere else.
         await store.decrement(*attempt.keys)
-        raise TooManyFailedLogins(max(exceeded))
+        raise TooManyFailedLogins(max(retry_after, 1))
     return attempt
 
 
