@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from .helpers import PASSWORD, run_module, running_service
 from .servers import REDIS_URL, service_environment
+from .test_oauth_clients import hidden_fields
 
 PACKAGE = "my_service"
 VARIANTS = {
@@ -46,7 +47,7 @@ SERVICE_SETTINGS = {
     # Room for the 20 concurrent attempts of the counting test; the 40-login burst overflows it.
     "PASSWORD_HASHING_QUEUE": "18",
 }
-USERS = ("storm", "victim", "counted", "raced", "sprayed")
+USERS = ("storm", "victim", "counted", "raced", "sprayed", "owner")
 WRONG = "not the password"
 
 
@@ -224,6 +225,54 @@ def test_concurrent_refreshes_by_one_client_all_keep_working(services: Callable,
         assert httpx.get(f"{service.url}/protected", headers=bearer).status_code == 200
         again = {"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}
         assert httpx.post(f"{service.url}/token", data=again).status_code == 200
+
+
+def _sign_in(service: Service, browser: httpx.Client, client_id: str, password: str = PASSWORD) -> httpx.Response:
+    """The login page, as a browser at 198.51.100.20 fills it in: its cookies are the client's."""
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": "https://app.example/cb",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+    }
+    headers = {"X-Forwarded-For": "198.51.100.20"}
+    page = browser.get(f"{service.url}/authorize", params=params, headers=headers)
+    _, fields = hidden_fields(page, "/login")
+    return browser.post(
+        f"{service.url}/login", data={**fields, "username": "owner", "password": password}, headers=headers
+    )
+
+
+@pytest.mark.parametrize("variant", _variants())
+def test_the_owner_s_browser_signs_in_while_a_botnet_pauses_the_account(services: Callable, variant: str) -> None:
+    service: Service = services(variant)
+    registered = run_module(
+        service.project,
+        PACKAGE,
+        "create-client",
+        "Web",
+        "--public",
+        "--redirect-uri",
+        "https://app.example/cb",
+        "--json",
+        env=service.env,
+    )
+    assert registered.returncode == 0, registered.stderr
+    client_id = json.loads(registered.stdout)["client_id"]
+
+    with httpx.Client(timeout=60) as owner, httpx.Client(timeout=60) as stranger:
+        assert _sign_in(service, owner, client_id).status_code == 303
+        botnet = [service.login("owner", WRONG, address=f"203.0.114.{n}") for n in range(30)]
+        paused = service.login("owner", address="198.51.100.20")
+        signed_in = _sign_in(service, owner, client_id)
+        refused = _sign_in(service, stranger, client_id)
+
+    assert [response.status_code for response in botnet] == [400] * 30
+    assert paused.status_code == 429, "the password grant takes no device cookie"
+    assert signed_in.status_code == 303, signed_in.text
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["retry-after"]) <= 3600
 
 
 def test_forwarded_addresses_count_only_from_a_trusted_proxy(make_project: Callable[..., Path], tmp_path: Path) -> None:

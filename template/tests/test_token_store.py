@@ -49,6 +49,21 @@ def test_decrement_never_goes_below_zero_nor_creates_a_counter(client: TestClien
     assert client.portal.call(go) == (0, 0, {absent: 1})
 
 
+def test_a_counter_tells_how_long_it_has_left(client: TestClient) -> None:
+    store = app_state(client.app).token_store
+    counted, absent = f"test:{secrets.token_hex(4)}", f"test:{secrets.token_hex(4)}"
+
+    async def go() -> tuple[int, int]:
+        await store.increment({counted: 60})
+        await store.increment({counted: 3600})  # a later count keeps the counter's lifetime
+        return await store.ttl(counted), await store.ttl(absent)
+
+    assert client.portal is not None
+    left, none = client.portal.call(go)
+    assert 58 <= left <= 60
+    assert none == 0
+
+
 def test_concurrent_claims_of_one_record_let_exactly_one_through(client: TestClient) -> None:
     store = app_state(client.app).token_store
     key = f"test:{secrets.token_hex(4)}"

@@ -3,7 +3,7 @@ input, brute-force limits, then the password check."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import login_attempts
+from . import device_cookies, login_attempts
 from .config import Settings
 from .models import User
 from .passwords import PasswordHasher, is_acceptable
@@ -24,15 +24,18 @@ async def log_in(
     username: str,
     password: str,
     address: str,
+    device: str | None = None,
 ) -> User:
     """The user these credentials log in, or LoginFailed; TooManyFailedLogins when paused,
-    PasswordHashingBusy when the service cannot check a password now."""
+    PasswordHashingBusy when the service cannot check a password now. `device` is the token of the
+    browser's device cookie, if it sent one."""
     if not username or len(username) > MAX_USERNAME_LENGTH or not is_acceptable(password):
         # No such account can exist: refused before anything is counted, stored or hashed.
         raise LoginFailed
     # Taken first: a login refused for want of a place touches neither the database nor a counter.
     with passwords.slot():
-        attempt = await login_attempts.begin(store, settings, username, address)
+        trusted = device is not None and await device_cookies.is_trusted(session, store, device, username)
+        attempt = await login_attempts.begin(store, settings, username, address, device if trusted else None)
         try:
             user = await authenticate(session, passwords, username, password)
         except Exception:

@@ -31,6 +31,7 @@ from ..deps import (
     client_address,
     issuer_of,
 )
+from ..device_cookies import presented_device, remember_device
 from ..errors import BUSY_RETRY_AFTER_SECONDS, error_description
 from ..id_tokens import IdTokenSigners, verified_hint
 from ..login_attempts import TooManyFailedLogins
@@ -166,6 +167,7 @@ async def login(
             username=form_text(form.get("username")) or "",
             password=form_text(form.get("password")) or "",
             address=client_address(request),
+            device=presented_device(request, settings),
         )
     except TooManyFailedLogins as exc:
         message = "Too many failed logins; try again later."
@@ -187,6 +189,7 @@ async def login(
         status.HTTP_303_SEE_OTHER,
     )
     await start_sign_in(store, settings, request, response, user.username)
+    await remember_device(store, settings, request, response, user)
     return response
 
 

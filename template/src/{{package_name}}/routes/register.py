@@ -34,7 +34,8 @@ async def register(
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             "Too many registrations from this address; try again later",
-            headers={"Retry-After": str(window)},
+            # The window began at this address's first registration: only its rest is left.
+            headers={"Retry-After": str(max(await store.ttl(key), 1))},
         )
     try:
         user = await create_user(session, passwords, new_user)
