@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -16,7 +17,8 @@ DEBIAN_PYTHON = "localhost/debian-python:bookworm"
 SLIM_PYTHON = "localhost/oauthgen-python-slim:test"
 # rlimits cannot be set here, and crun fails on these hosts' cgroups: runc works.
 _CONF = Path(tempfile.mkdtemp(prefix="oauthgen-containers-")) / "containers.conf"
-_CONF.write_text("[containers]\ndefault_ulimits = []\n", encoding="utf-8")
+# podman-compose runs podman without --runtime: the configuration names runc for it.
+_CONF.write_text('[containers]\ndefault_ulimits = []\n[engine]\nruntime = "runc"\n', encoding="utf-8")
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 TOOLS = ("podman", "debootstrap", "/usr/sbin/runc")
 SKIP_CONTAINERS = os.environ.get("OAUTHGEN_SKIP_CONTAINER_TESTS") == "1" and not os.environ.get("CI")
@@ -43,6 +45,21 @@ def podman(*args: str, timeout: float = 900, check: bool = True) -> subprocess.C
     )
     if check:
         assert result.returncode == 0, f"podman {' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def podman_compose(project: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """podman-compose (from the test extra) in PROJECT, with the same work-arounds as `podman`."""
+    result = subprocess.run(
+        [sys.executable, "-m", "podman_compose", *args],
+        cwd=project,
+        env={"CONTAINERS_CONF": str(_CONF), "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, f"podman-compose {' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result
 
 

@@ -13,10 +13,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from .containers import build, podman, slim_python_base
+from .containers import build, podman, podman_compose, slim_python_base
 from .helpers import PASSWORD, answers_ok, eventually, free_port
 
 PACKAGE = "my_service"
+COMPOSED_IMAGE = "my-service"
 PLANTED = "planted-secret-" + secrets.token_hex(8)
 
 pytestmark = pytest.mark.slow
@@ -91,6 +92,48 @@ def test_the_image_serves_the_seed_flow_and_its_health_checks_pass(image: str) -
     finally:
         podman("rm", "--force", name, check=False)
         podman("volume", "rm", "--force", volume, check=False)
+
+
+def test_compose_publishes_the_service_on_the_host_port_that_port_chooses(
+    image: str, make_project: Callable[..., Path], tmp_path: Path
+) -> None:
+    """PORT in .env.production chooses the host's port only: inside, the service listens where the
+    published port and the health check reach it."""
+    project = Path(shutil.copytree(make_project(), tmp_path / "service"))
+    port = free_port()
+    assert port != 8000
+    (project / "secrets").mkdir()
+    id_token_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    id_token_pem = project / "secrets" / "id_token.pem"
+    id_token_pem.write_bytes(id_token_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    id_token_pem.chmod(0o644)  # the service's user in the container reads it
+    production = (
+        f"ISSUER=http://127.0.0.1:{port}\nSECRET_KEY={secrets.token_urlsafe(64)}\nPORT={port}\nWEB_CONCURRENCY=1\n"
+    )
+    (project / ".env.production").write_text(production, encoding="utf-8")
+    # The compose file's image, already built by the fixture: `up` neither builds nor pulls it.
+    podman("tag", image, f"localhost/{COMPOSED_IMAGE}:latest")
+    name = f"oauthgen-test-{secrets.token_hex(4)}"
+    compose = ["--project-name", name, "--env-file", ".env.production"]
+    try:
+        podman_compose(project, *compose, "up", "-d")
+        base_url = f"http://127.0.0.1:{port}"
+        labels = [
+            "--filter",
+            f"label=io.podman.compose.project={name}",
+            "--filter",
+            "label=com.docker.compose.service=service",
+        ]
+        [container] = podman("ps", *labels, "--format", "{{.Names}}").stdout.split()
+        _wait_until_ready(base_url, container)
+
+        assert httpx.get(f"{base_url}/.well-known/openid-configuration").json()["issuer"] == base_url
+        assert podman("healthcheck", "run", container, check=False).returncode == 0
+        published = podman("port", container).stdout.split()
+        assert published == ["8000/tcp", "->", f"127.0.0.1:{port}"], "only this machine, through a proxy, reaches it"
+    finally:
+        podman_compose(project, *compose, "down", "--volumes")
+        podman("untag", f"localhost/{COMPOSED_IMAGE}:latest", check=False)
 
 
 def _wait_until_ready(base_url: str, name: str, seconds: float = 60) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import signal
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from .helpers import PASSWORD, eventually, password_token, run_module, running_service
+from .helpers import PASSWORD, eventually, free_port, password_token, project_env, run_module, running_service
 from .servers import service_environment
 
 PACKAGE = "my_service"
@@ -70,6 +74,46 @@ def test_workers_on_a_new_database_do_not_race_to_migrate_it(make_project: Calla
         assert httpx.get(f"{base_url}/health/ready").status_code == 200
     assert log[0].count("Application startup complete") == 3, log[0]
     assert "Traceback" not in log[0]
+
+
+# A worker's settings that differ from those `serve` checked before it started the workers: in the
+# child processes only (spawned with --multiprocessing-fork), DATABASE_URL becomes WORKER_DATABASE_URL.
+WORKER_ONLY_SETTING = """
+import os, sys
+if "--multiprocessing-fork" in sys.argv:
+    os.environ["DATABASE_URL"] = os.environ["WORKER_DATABASE_URL"]
+"""
+
+
+@pytest.mark.parametrize(
+    "worker_database_url",
+    # Refused when the application is made; and valid, but beneath a file, so that its start-up fails.
+    ["nonsense", "sqlite+aiosqlite:///{project}/pyproject.toml/service.db"],
+    ids=["invalid-setting", "failing-startup"],
+)
+def test_serve_exits_non_zero_when_a_worker_fails_to_start(
+    make_project: Callable[..., Path], tmp_path: Path, worker_database_url: str
+) -> None:
+    project = Path(shutil.copytree(make_project(), tmp_path / "service"))
+    (tmp_path / "hook").mkdir()
+    (tmp_path / "hook" / "sitecustomize.py").write_text(WORKER_ONLY_SETTING, encoding="utf-8")
+    env = {
+        "PYTHONPATH": f"{tmp_path / 'hook'}:{project / 'src'}",
+        "WORKER_DATABASE_URL": worker_database_url.format(project=project),
+    }
+    command = [sys.executable, "-m", PACKAGE, "serve", "--port", str(free_port()), "--workers", "2"]
+    serve = subprocess.Popen(
+        command, cwd=project, env=project_env(None, env), stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        _, stderr = serve.communicate(timeout=60)
+    finally:
+        # Workers restarted forever would outlive their parent: end the whole group.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(serve.pid, signal.SIGKILL)
+
+    assert serve.returncode != 0, stderr[-3000:]
+    assert "failed to start" in stderr
 
 
 def test_two_instances_share_tokens_revocations_and_login_limits(

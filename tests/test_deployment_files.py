@@ -101,6 +101,9 @@ def test_the_compose_file_runs_migrations_first_and_waits_for_healthy_servers(
     assert services["service"]["healthcheck"]["test"][-2:] == ["check-health", "--ready"]
     settings = services["service"]["environment"]
     assert settings["ENVIRONMENT"] == "production"
+    # PORT chooses the host's side only; inside, the service and its health check stay on 8000.
+    assert settings["PORT"] == "8000"
+    assert services["service"]["ports"] == ["127.0.0.1:${PORT:-8000}:8000"]
     assert settings["DATABASE_URL"].split("://")[0] in {"sqlite", "postgresql", "mysql"}
     if storage == "sqlite":
         assert "data:/app/var" in services["service"]["volumes"]

@@ -4,9 +4,20 @@ import logging
 from urllib.parse import unquote_plus
 
 # Parameters whose values are credentials: RFC 6750 §2.3 forbids the first in a URL and the service
-# refuses it there, but a refused request is logged all the same.
+# refuses it there, but a refused request is logged all the same. login_hint is often an e-mail
+# address: personal data that a log has no use for.
 SECRET_PARAMETERS = frozenset(
-    {"access_token", "refresh_token", "token", "code", "code_verifier", "client_secret", "password", "id_token_hint"}
+    {
+        "access_token",
+        "refresh_token",
+        "token",
+        "code",
+        "code_verifier",
+        "client_secret",
+        "password",
+        "id_token_hint",
+        "login_hint",
+    }
 )
 REDACTED = "[redacted]"
 # uvicorn logs `'%s - "%s %s HTTP/%s" %d'` with these arguments: address, method, path?query, version, status.

@@ -36,16 +36,24 @@ class RequestLog:
         request_id = self._request_id(scope)
         started = time.perf_counter()
         status = 500  # what the client gets when the application fails before it answers
+        started_response = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started_response = True
                 message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER, request_id.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Starlette's own 500 would be sent from outside this middleware, without the ID that
+            # ties it to the logged traceback: the same answer goes out from here instead.
+            if not started_response:
+                await _internal_server_error(send_with_id)
+            raise
         finally:
             if self.log_access:
                 access_logger.info(
@@ -70,6 +78,13 @@ class RequestLog:
                     return value.decode()
         # 128 random bits as 32 hex digits: what uuid4().hex gives, at a fifth of its cost per request.
         return os.urandom(16).hex()
+
+
+async def _internal_server_error(send: Send) -> None:
+    body = b"Internal Server Error"
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 # The fields of an access line, copied from the record into the JSON object.
