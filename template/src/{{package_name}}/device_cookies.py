@@ -15,15 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .casefold import folded
 from .config import Settings
-from .deps import issuer_of
+from .cookies import read_cookie, set_cookie
 from .models import User
 from .store_keys import store_key
 from .token_store import TokenStore
 from .users import get_user
 
 DEVICE_COOKIE = "device"
-# Browsers keep a `__Host-` cookie only if it is Secure, for this host alone, on every path.
-HOST_ONLY_PREFIX = "__Host-"
 # What secrets.token_urlsafe(32) makes; any other value is none of ours and is not looked up.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 
@@ -32,15 +30,9 @@ def _key(token: str) -> str:
     return store_key("device", token)
 
 
-def _cookie_name(request: Request, settings: Settings) -> str:
-    if issuer_of(request, settings).startswith("https://"):
-        return HOST_ONLY_PREFIX + DEVICE_COOKIE
-    return DEVICE_COOKIE
-
-
 def presented_device(request: Request, settings: Settings) -> str | None:
     """The device token the browser sent, if it has the form of one."""
-    token = request.cookies.get(_cookie_name(request, settings))
+    token = read_cookie(request, settings, DEVICE_COOKIE)
     return token if token is not None and TOKEN_PATTERN.fullmatch(token) else None
 
 
@@ -74,13 +66,4 @@ async def remember_device(
         "credentials_changed_at": user.credentials_changed_at,
     }
     await store.put(_key(token), record, ttl)
-    name = _cookie_name(request, settings)
-    response.set_cookie(
-        name,
-        token,
-        max_age=ttl,
-        path="/",
-        httponly=True,
-        secure=name.startswith(HOST_ONLY_PREFIX) or not settings.is_development,
-        samesite="lax",
-    )
+    set_cookie(response, request, settings, DEVICE_COOKIE, token, ttl)

@@ -46,7 +46,7 @@ def page(
     values = {**context, "csrf_token": token, "url_for": url_for}
     response = templates.TemplateResponse(request, template, values, status_code=status_code, headers=PAGE_HEADERS)
     if new_pre_sign_in_id is not None:
-        set_pre_sign_in_cookie(response, settings, new_pre_sign_in_id)
+        set_pre_sign_in_cookie(response, request, settings, new_pre_sign_in_id)
     return response
 
 

@@ -4,8 +4,8 @@ A sign-in is a random id in an HttpOnly cookie, the sign-in itself in the token 
 out really ends it; it ends too when the user's password changes or the account is disabled. A
 form's CSRF token is derived from the sign-in's id (before sign-in, from a random id in a cookie of
 its own), never taken from a cookie: a value planted by a sibling site is worth nothing, as the
-session id it would need is a secret of the browser's. In production (an https issuer) both cookies
-carry the `__Host-` prefix, so only this host, over https, can set them. Both are SameSite=Lax.
+session id it would need is a secret of the browser's. Behind https both cookies carry the
+`__Host-` prefix (cookies.py), so only this host can set them.
 
 ("Session" elsewhere in this service means a database session.)"""
 
@@ -20,6 +20,7 @@ from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .config import Settings
+from .cookies import delete_cookie, read_cookie, set_cookie
 from .models import User
 from .store_keys import store_key
 from .token_store import TokenStore
@@ -28,7 +29,6 @@ from .users import get_user
 SESSION_COOKIE = "session"
 # Before sign-in, what the forms' CSRF tokens are bound to.
 PRE_SIGN_IN_COOKIE = "csrf"
-HOST_PREFIX = "__Host-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,29 +41,23 @@ def _key(session_id: str) -> str:
     return store_key("session", session_id)
 
 
-def cookie_name(settings: Settings, name: str) -> str:
-    """NAME, prefixed `__Host-` in production behind an https issuer (RFC 6265bis §4.1.3.2)."""
-    https = (settings.issuer or "").startswith("https://")
-    return HOST_PREFIX + name if https and not settings.is_development else name
-
-
 async def start_sign_in(
     store: TokenStore, settings: Settings, request: Request, response: Response, username: str
 ) -> None:
     """A new session id at every login, and a new pre-sign-in id for after it, so nothing planted or
     seen before it is worth anything; the browser's earlier session ends."""
-    earlier = request.cookies.get(cookie_name(settings, SESSION_COOKIE))
+    earlier = read_cookie(request, settings, SESSION_COOKIE)
     if earlier:
         await store.delete(_key(earlier))
     session_id = secrets.token_urlsafe(32)
     ttl = settings.session_lifetime_minutes * 60
     await store.put(_key(session_id), {"username": username, "auth_time": int(time.time())}, ttl)
-    _set_cookie(response, settings, SESSION_COOKIE, session_id, ttl)
-    _set_cookie(response, settings, PRE_SIGN_IN_COOKIE, secrets.token_urlsafe(32), ttl)
+    set_cookie(response, request, settings, SESSION_COOKIE, session_id, ttl)
+    set_cookie(response, request, settings, PRE_SIGN_IN_COOKIE, secrets.token_urlsafe(32), ttl)
 
 
 async def current_sign_in(store: TokenStore, settings: Settings, request: Request) -> SignIn | None:
-    session_id = request.cookies.get(cookie_name(settings, SESSION_COOKIE))
+    session_id = read_cookie(request, settings, SESSION_COOKIE)
     if not session_id:
         return None
     record = await store.get(_key(session_id))
@@ -87,18 +81,17 @@ async def signed_in_user(
 
 def holds_sign_in(settings: Settings, request: Request) -> bool:
     """Whether the request carries a sign-in cookie: only then is there a sign-in for a form to end."""
-    return bool(request.cookies.get(cookie_name(settings, SESSION_COOKIE)))
+    return bool(read_cookie(request, settings, SESSION_COOKIE))
 
 
 async def end_sign_in(store: TokenStore, settings: Settings, request: Request, response: Response) -> None:
     """End the browser's sign-in; a request that carries none changes no cookie (a cross-site form
     arrives without the SameSite cookie, and must not sign anyone out)."""
-    name = cookie_name(settings, SESSION_COOKIE)
-    session_id = request.cookies.get(name)
+    session_id = read_cookie(request, settings, SESSION_COOKIE)
     if not session_id:
         return
     await store.delete(_key(session_id))
-    response.delete_cookie(name, path="/", secure=not settings.is_development, httponly=True, samesite="lax")
+    delete_cookie(response, request, settings, SESSION_COOKIE)
 
 
 def csrf_token(settings: Settings, request: Request) -> tuple[str, str | None]:
@@ -111,8 +104,8 @@ def csrf_token(settings: Settings, request: Request) -> tuple[str, str | None]:
     return _token_for(binding), new_id
 
 
-def set_pre_sign_in_cookie(response: Response, settings: Settings, pre_sign_in_id: str) -> None:
-    _set_cookie(response, settings, PRE_SIGN_IN_COOKIE, pre_sign_in_id, settings.session_lifetime_minutes * 60)
+def set_pre_sign_in_cookie(response: Response, request: Request, settings: Settings, pre_sign_in_id: str) -> None:
+    set_cookie(response, request, settings, PRE_SIGN_IN_COOKIE, pre_sign_in_id, settings.session_lifetime_minutes * 60)
 
 
 def csrf_is_valid(settings: Settings, request: Request, submitted: str | None) -> bool:
@@ -127,24 +120,10 @@ def csrf_is_valid(settings: Settings, request: Request, submitted: str | None) -
 def _binding(settings: Settings, request: Request) -> str | None:
     """The session id while the browser has one, else its pre-sign-in id: a planted pre-sign-in
     cookie cannot stand in for a sign-in."""
-    return request.cookies.get(cookie_name(settings, SESSION_COOKIE)) or request.cookies.get(
-        cookie_name(settings, PRE_SIGN_IN_COOKIE)
-    )
+    return read_cookie(request, settings, SESSION_COOKIE) or read_cookie(request, settings, PRE_SIGN_IN_COOKIE)
 
 
 def _token_for(binding: str) -> str:
     # A one-way function of a 256-bit secret: the token shows in pages, the id never may.
     digest = hashlib.sha256(b"csrf-token\0" + binding.encode("utf-8", "surrogatepass")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def _set_cookie(response: Response, settings: Settings, name: str, value: str, max_age: int) -> None:
-    response.set_cookie(
-        cookie_name(settings, name),
-        value,
-        max_age=max_age,
-        path="/",
-        httponly=True,
-        secure=not settings.is_development,
-        samesite="lax",
-    )
