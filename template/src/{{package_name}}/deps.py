@@ -1,6 +1,6 @@
 """Every request dependency, as an Annotated type the routes can use in their signatures."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -54,6 +54,10 @@ async def get_password_hasher(request: Request) -> PasswordHasher:
     return app_state(request.app).passwords
 
 
+async def get_clock(request: Request) -> Callable[[], float]:
+    return app_state(request.app).clock
+
+
 def client_address(request: Request) -> str:
     """The caller's address. uvicorn puts a forwarded one here only when the peer is a trusted
     proxy (FORWARDED_ALLOW_IPS, default 127.0.0.1), so a client cannot choose it."""
@@ -67,6 +71,8 @@ IdTokenKeysDep = Annotated[IdTokenKeySet, Depends(get_id_token_keys)]
 IdTokenSignersDep = Annotated[IdTokenSigners, Depends(get_id_token_signers)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
+# What tokens are checked against for expiry and for their keys' retirement.
+ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
 
 
 def issuer_of(request: Request, settings: Settings) -> str:

@@ -4,13 +4,14 @@ RFC 7662 §2.1 leaves to the server which tokens a client may ask about: a clien
 `--introspect` may ask about any token; every other confidential client only about its own.
 """
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 
 from ..client_auth import authenticate_client
-from ..deps import AudienceDep, IssuerDep, KeysDep, SessionDep, SettingsDep, TokenStoreDep
+from ..deps import AudienceDep, ClockDep, IssuerDep, KeysDep, SessionDep, SettingsDep, TokenStoreDep
 from ..errors import NO_STORE, InvalidClient, InvalidRequest
 from ..refresh_tokens import find_refresh_token, grant_holder
 from ..revocation import grant_is_revoked, is_revoked
@@ -30,6 +31,7 @@ async def introspect(
     keys: KeysDep,
     issuer: IssuerDep,
     audience: AudienceDep,
+    clock: ClockDep,
     token: Annotated[str | None, Form()] = None,
     # RFC 7662's token_type_hint needs no parameter: telling a JWT from an opaque token is free.
 ) -> JSONResponse:
@@ -41,7 +43,7 @@ async def introspect(
         raise InvalidClient()
     if not token:
         raise InvalidRequest("token is required")
-    description = await _describe(token, session, store, settings, keys, issuer, audience)
+    description = await _describe(token, session, store, settings, keys, issuer, audience, clock)
     if description["active"] and not client.may_introspect and description["client_id"] != client.client_id:
         description = INACTIVE
     return JSONResponse(description, headers=NO_STORE)
@@ -55,10 +57,13 @@ async def _describe(
     keys: KeysDep,
     issuer: str,
     audience: str,
+    clock: Callable[[], float],
 ) -> dict[str, Any]:
     lifetime = settings.access_token_expire_minutes * 60
     try:
-        access = verify_access_token(token, keys, issuer=issuer, audience=audience, leeway=0, max_lifetime=lifetime)
+        access = verify_access_token(
+            token, keys, issuer=issuer, audience=audience, leeway=0, max_lifetime=lifetime, clock=clock
+        )
     except InvalidTokenError:
         if not settings.refresh_tokens_enabled:
             return INACTIVE  # those issued before refresh tokens were turned off cannot be used

@@ -1,12 +1,11 @@
 """Token revocation (RFC 7009)."""
 
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 
 from ..client_auth import authenticate_client
-from ..deps import AudienceDep, IssuerDep, KeysDep, SessionDep, SettingsDep, TokenStoreDep
+from ..deps import AudienceDep, ClockDep, IssuerDep, KeysDep, SessionDep, SettingsDep, TokenStoreDep
 from ..errors import NO_STORE, InvalidRequest
 from ..grants import FIRST_PARTY_CLIENT_ID
 from ..refresh_tokens import find_refresh_token, revoke_refresh_token
@@ -25,6 +24,7 @@ async def revoke(
     keys: KeysDep,
     issuer: IssuerDep,
     audience: AudienceDep,
+    clock: ClockDep,
     token: Annotated[str | None, Form()] = None,
     # RFC 7009's token_type_hint needs no parameter: telling a JWT from an opaque token is free.
 ) -> Response:
@@ -46,11 +46,12 @@ async def revoke(
             audience=audience,
             leeway=settings.leeway_seconds,
             max_lifetime=settings.access_token_expire_minutes * 60,
+            clock=clock,
         )
     except InvalidTokenError:
         access = None  # unknown, expired or foreign (RFC 7009 §2.2): maybe a refresh token
     if access is not None and access.client_id == holder:
-        await revoke_access_token(store, access, int(time.time()), settings.leeway_seconds)
+        await revoke_access_token(store, access, int(clock()), settings.leeway_seconds)
     elif access is None:
         # Whatever the hint says, every token type is searched (RFC 7009 §2.1).
         record = await find_refresh_token(store, token)
