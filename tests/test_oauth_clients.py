@@ -279,7 +279,7 @@ def test_authorization_code_over_plain_http_and_a_code_replay(service: Service, 
     with httpx.Client() as browser:
         login_url, login_fields = hidden_fields(browser.get(url), "/login")
         # The form's CSRF token is derived from the browser's pre-sign-in id, never a copy of the cookie.
-        assert login_fields["csrf_token"] and login_fields["csrf_token"] != browser.cookies["csrf"]
+        assert login_fields["csrf_token"] and login_fields["csrf_token"] != browser.cookies["pre_sign_in"]
         assert login_fields["state"] == state
         signed_in = browser.post(login_url, data={**login_fields, "username": USERNAME, "password": PASSWORD})
         assert signed_in.status_code == 303, signed_in.text

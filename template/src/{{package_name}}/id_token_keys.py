@@ -57,10 +57,10 @@ def load_id_token_keys(settings: Settings) -> IdTokenKeySet:
     retirements: dict[str, Retirement] = {}
     now = time.time()
     for previous, retirement in _previous_key_files(settings, now):
-        if too_late(retirement, now, _last_token_seconds(settings)):
+        if too_late(retirement, now):
             raise IdTokenKeyError(
-                f"{previous}: it verifies until {retirement.not_after}, later than any ID token it signed can live "
-                "(ID_TOKEN_EXPIRE_MINUTES and LEEWAY_SECONDS from now)"
+                f"{previous}: it verifies until {retirement.not_after}, later than any ID token may live "
+                "(a day and the largest leeway from now)"
             )
         key = _parse(previous.read_bytes(), f"{previous}")
         keys.setdefault(key.thumbprint(), key)

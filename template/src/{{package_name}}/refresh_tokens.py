@@ -99,8 +99,8 @@ async def revoke_refresh_token(store: TokenStore, settings: Settings, token: str
 
 
 async def grant_holder(session: AsyncSession, record: dict[str, Any]) -> User | None:
-    """The user a refresh token acts for; None once that user is gone, disabled, or has changed
-    password since the login the grant began with."""
+    """The user a refresh token or an authorization code acts for; None once that user is gone,
+    disabled, or has changed password since the login the grant began with."""
     user = await get_user(session, record["subject"])
     if user is None or user.disabled or user.credentials_changed_at >= record["auth_time"]:
         return None

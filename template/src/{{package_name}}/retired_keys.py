@@ -10,6 +10,8 @@ kept hold NOT_AFTER alone, and their rotation took place one token lifetime and 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .config import MAX_TOKEN_SECONDS
+
 SEPARATOR = ".."
 
 
@@ -57,9 +59,11 @@ def vouches_for(retirements: Mapping[str, Retirement], kid: str, issued_at: obje
     return retirement is None or retirement.vouches_for(issued_at)
 
 
-def too_late(retirement: Retirement, now: float, last_token_seconds: int) -> bool:
-    """A NOT_AFTER beyond any token this service signs: the record was not made by a rotation."""
-    return retirement.not_after > now + last_token_seconds
+def too_late(retirement: Retirement, now: float) -> bool:
+    """A NOT_AFTER beyond the longest life any token of this service may have: the record was not made
+    by a rotation. (Bounded by that maximum rather than by today's settings, so that shortening a
+    lifetime soon after a rotation, or a clock a little ahead on the rotating host, stops no instance.)"""
+    return retirement.not_after > now + MAX_TOKEN_SECONDS
 
 
 def _seconds(text: str) -> bool:

@@ -2,7 +2,7 @@
 
 import math
 
-from .config import MAX_ACCESS_TOKEN_MINUTES, MAX_LEEWAY_SECONDS, Settings
+from .config import MAX_TOKEN_SECONDS, Settings
 from .token_store import TokenStore
 from .tokens import AccessToken
 
@@ -21,7 +21,7 @@ def _user_name(username: str) -> str:
 
 # A user's revocation outlives any access token issued before it, whatever the settings were then; its
 # record expires this long after it was made, which is how its time is read back from that expiry.
-USER_REVOCATION_SECONDS = MAX_ACCESS_TOKEN_MINUTES * 60 + MAX_LEEWAY_SECONDS
+USER_REVOCATION_SECONDS = MAX_TOKEN_SECONDS
 
 
 async def revoke_access_token(store: TokenStore, token: AccessToken, now: int, leeway_seconds: int) -> None:
@@ -37,7 +37,7 @@ async def revoke_grant(store: TokenStore, grant_id: str, ttl_seconds: int) -> No
 
 
 async def grant_is_revoked(store: TokenStore, grant_id: str) -> bool:
-    return await store.any_revoked(_grant_name(grant_id))
+    return bool(await store.revocations(_grant_name(grant_id)))
 
 
 async def revoke_user_tokens(store: TokenStore, username: str) -> None:

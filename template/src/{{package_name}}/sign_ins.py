@@ -28,7 +28,7 @@ from .users import get_user
 
 SESSION_COOKIE = "session"
 # Before sign-in, what the forms' CSRF tokens are bound to.
-PRE_SIGN_IN_COOKIE = "csrf"
+PRE_SIGN_IN_COOKIE = "pre_sign_in"
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,8 +84,8 @@ async def create_user(
 
 
 async def set_password(session: AsyncSession, passwords: PasswordHasher, username: str, password: str) -> User:
-    """Change the password; sign-ins and refresh tokens granted before now stop working (see
-    account_changes.py, which revokes the access tokens too). The user, as it was before."""
+    """Change the password; sign-ins and refresh tokens granted before now stop working. The user, as
+    it was before. Call account_changes.change_password instead: it revokes the access tokens too."""
     user = await get_user(session, username)
     if user is None:
         raise UnknownUserError(username)
@@ -112,7 +112,8 @@ def new_subject() -> str:
 
 async def disable_user(session: AsyncSession, username: str) -> User:
     """Disable the account for good: its sign-ins and refresh tokens end with it, as they do when
-    the password changes, so none comes back if the account is enabled again. The user, as it was."""
+    the password changes, so none comes back if the account is enabled again. The user, as it was.
+    Call account_changes.disable_account instead: it revokes the access tokens too."""
     user = await get_user(session, username)
     if user is None:
         raise UnknownUserError(username)
