@@ -140,7 +140,7 @@ async def verified_access_token(request: Request, token: str) -> AccessToken:
                 issuer=issuer,
                 audience=audience,
                 leeway=settings.leeway_seconds,
-                max_lifetime=settings.access_token_expire_minutes * 60,
+                max_lifetime=settings.access_token_seconds,
                 clock=state.clock,
             )
         except InvalidTokenError:

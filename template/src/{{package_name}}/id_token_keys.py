@@ -167,7 +167,7 @@ def _generate() -> RSAKey:
 
 def _last_token_seconds(settings: Settings) -> int:
     """How long after a rotation an ID token the old key signed may still verify."""
-    return settings.id_token_expire_minutes * 60 + settings.leeway_seconds
+    return settings.id_token_seconds + settings.leeway_seconds
 
 
 def _previous_key_files(settings: Settings, now: float) -> list[tuple[Path, Retirement]]:

@@ -64,5 +64,5 @@ async def is_revoked(store: TokenStore, token: AccessToken) -> bool:
 
 def grant_lifetime_seconds(settings: Settings) -> int:
     """How long any token of a grant can live, leeway included: revoking the grant must outlast them all."""
-    access_seconds = settings.access_token_expire_minutes * 60 + settings.leeway_seconds
+    access_seconds = settings.access_token_seconds + settings.leeway_seconds
     return settings.refresh_token_expire_days * 86400 + access_seconds

@@ -59,7 +59,7 @@ async def _describe(
     audience: str,
     clock: Callable[[], float],
 ) -> dict[str, Any]:
-    lifetime = settings.access_token_expire_minutes * 60
+    lifetime = settings.access_token_seconds
     try:
         access = verify_access_token(
             token, keys, issuer=issuer, audience=audience, leeway=0, max_lifetime=lifetime, clock=clock

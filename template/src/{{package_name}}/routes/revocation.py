@@ -45,7 +45,7 @@ async def revoke(
             issuer=issuer,
             audience=audience,
             leeway=settings.leeway_seconds,
-            max_lifetime=settings.access_token_expire_minutes * 60,
+            max_lifetime=settings.access_token_seconds,
             clock=clock,
         )
     except InvalidTokenError:

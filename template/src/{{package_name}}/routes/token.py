@@ -91,7 +91,7 @@ async def token(
         refresh_token=refresh_token_,
     )
     grant = await exchange(token_request, Context(session, store, settings, passwords))
-    lifetime = settings.access_token_expire_minutes * 60
+    lifetime = settings.access_token_seconds
     access_token = issue_access_token(
         keys,
         issuer=issuer,
@@ -137,7 +137,7 @@ async def _id_token(
         subject=user.subject,
         client_id=grant.client_id,
         auth_time=grant.auth_time,
-        lifetime_seconds=settings.id_token_expire_minutes * 60,
+        lifetime_seconds=settings.id_token_seconds,
         access_token=access_token,
         nonce=grant.nonce,
     )
