@@ -56,7 +56,7 @@ async def start_sign_in(
     set_cookie(response, request, settings, PRE_SIGN_IN_COOKIE, secrets.token_urlsafe(32), ttl)
 
 
-async def current_sign_in(store: TokenStore, settings: Settings, request: Request) -> SignIn | None:
+async def _current_sign_in(store: TokenStore, settings: Settings, request: Request) -> SignIn | None:
     session_id = read_cookie(request, settings, SESSION_COOKIE)
     if not session_id:
         return None
@@ -70,7 +70,7 @@ async def signed_in_user(
     """The browser's sign-in and its user, while the sign-in holds: not once the user is gone or
     disabled, or has changed password since signing in (whoever changed it may be locking out the
     holder of a stolen password, whose sign-in must end with it)."""
-    browser = await current_sign_in(store, settings, request)
+    browser = await _current_sign_in(store, settings, request)
     if browser is None:
         return None
     user = await get_user(session, browser.username)
