@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -19,7 +21,8 @@ ALGORITHMS = QUESTIONS["jwt_algorithm"]["choices"]
 STORAGES = QUESTIONS["storage"]["choices"]
 TOKEN_STORES = QUESTIONS["token_store"]["choices"]
 DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg", "mysql": "aiomysql"}
-PAGES = REPO / "template" / "src" / "{{package_name}}" / "templates"
+PAGES = REPO / "template" / "src" / "{{package_name}}" / "web" / "templates"
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
 def _pairwise() -> list[dict[str, object]]:
@@ -61,7 +64,7 @@ def test_variant_renders_clean(make_project: Callable[..., Path], variant: dict[
     files = [path for path in project.rglob("*") if path.is_file()]
     for path in files:
         text = path.read_text(encoding="utf-8")
-        if path.parent == package / "templates":
+        if path.parent == package / "web" / "templates":
             # The service's own Jinja2 pages: Copier must copy them untouched.
             assert text == (PAGES / path.name).read_text(encoding="utf-8"), f"{path.name} was rendered by Copier"
             continue
@@ -71,7 +74,7 @@ def test_variant_renders_clean(make_project: Callable[..., Path], variant: dict[
     assert (package / "main.py").is_file()
     assert not list(project.rglob("*.jinja"))
 
-    keys = (package / "keys.py").read_text(encoding="utf-8")
+    keys = (package / "tokens" / "signing_keys.py").read_text(encoding="utf-8")
     algorithm = str(variant["jwt_algorithm"])
     assert f'ALGORITHM = "{algorithm}"' in keys
     if algorithm.startswith("HS"):
@@ -112,6 +115,27 @@ def test_variant_is_mypy_strict_clean(
     project = make_project(**variant)
     cache = tmp_path_factory.getbasetemp() / "mypy-cache"
     _run([sys.executable, "-m", "mypy", "--cache-dir", str(cache)], project)
+    _run([str(LINT_IMPORTS), "--no-cache"], project, {"PYTHONPATH": "src"})
+
+
+def test_import_contract_fails_when_a_lower_layer_imports_a_higher_one(
+    make_project: Callable[..., Path], tmp_path: Path
+) -> None:
+    project = shutil.copytree(make_project(), tmp_path / "project")
+    storage = project / "src" / "my_service" / "storage"
+    (storage / "reaches_up.py").write_text('"""Wrong on purpose."""\n\nfrom ..oauth import scopes\n', encoding="utf-8")
+
+    result = subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": "src"},
+    )
+
+    assert result.returncode != 0
+    assert "my_service.storage is not allowed to import my_service.oauth" in result.stdout
+    assert "my_service.storage.reaches_up -> my_service.oauth.scopes" in result.stdout
 
 
 @pytest.mark.parametrize("variant", VARIANTS[:6] + VARIANTS[-6:], ids=_id)
@@ -152,6 +176,8 @@ def _asked(spec: object) -> bool:
     return isinstance(spec, dict) and spec.get("when") is not False
 
 
-def _run(command: list[str], cwd: Path) -> None:
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})}
+    )
     assert result.returncode == 0, f"{' '.join(command[2:])} failed:\n{result.stdout}\n{result.stderr}"

@@ -55,6 +55,10 @@ def show_updated(updated: Updated) -> None:
             _say(f"  {name}")
     else:
         _say("Nothing changed.")
+    if updated.carried:
+        _say("Your edits to files the template moved, merged into their new places:")
+        for carried in updated.carried:
+            _say(f"  {carried.old} -> {carried.new}" + ("" if carried.clean else " (conflicts marked)"))
     if updated.conflicts:
         _say("[bold red]Conflicts[/] (resolve the markers or .rej files, then commit):")
         for name in updated.conflicts:

@@ -11,6 +11,7 @@ import yaml
 from .bundle import GitError, git
 from .errors import UsageProblem
 from .generate import ANSWERS_FILE, check_changed_answers, copier_problems
+from .moved_modules import Carried, moves_followed
 from .source import has_revision, store_path, template_source
 
 CONFLICT_MARKERS = ("<<<<<<< ", ">>>>>>> ")
@@ -25,6 +26,8 @@ class Updated:
     repaired_source: str | None = None
     # (question, old answer, new answer); None where a question has no answer on that side.
     answers: list[tuple[str, object, object]] = field(default_factory=list)
+    # Edits to files the template moved, merged into their new places.
+    carried: list[Carried] = field(default_factory=list)
 
 
 def update(project: Path, data: dict[str, Any] | None = None) -> Updated:
@@ -41,7 +44,12 @@ def update(project: Path, data: dict[str, Any] | None = None) -> Updated:
     if data:
         check_changed_answers(project, data, source)
     repaired = _repair_source(project, answers, source.src_path, source.vcs_ref)
-    with copier_problems():
+    recorded_source = str(_read_answers(project)["_src_path"])
+    package = str(answers.get("package_name", ""))
+    with (
+        copier_problems(),
+        moves_followed(project, package, recorded_source, str(answers["_commit"]), ANSWERS_FILE) as carried,
+    ):
         run_update(
             project,
             data=data or {},
@@ -61,6 +69,7 @@ def update(project: Path, data: dict[str, Any] | None = None) -> Updated:
         conflicts=find_conflicts(project),
         repaired_source=repaired,
         answers=_changed_answers(answers, _read_answers(project)),
+        carried=carried,
     )
 
 

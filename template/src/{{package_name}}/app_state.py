@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from starlette.types import ASGIApp
 
+from .accounts.passwords import PasswordHasher
 from .config import Settings
-from .id_token_keys import IdTokenKeySet
-from .id_tokens import IdTokenSigners
-from .keys import KeySet
-from .passwords import PasswordHasher
-from .token_store import TokenStore
-from .verified_tokens import VerifiedTokens
+from .storage.token_store import TokenStore
+from .tokens.id_token_keys import IdTokenKeySet
+from .tokens.id_tokens import IdTokenSigners
+from .tokens.signing_keys import KeySet
+from .tokens.verified_tokens import VerifiedTokens
 
 
 @dataclass(slots=True)

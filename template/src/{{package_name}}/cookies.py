@@ -2,8 +2,7 @@
 
 from fastapi import Request, Response
 
-from .config import Settings
-from .deps import issuer_of
+from .config import Settings, issuer_of
 
 # Browsers keep a `__Host-` cookie only if it is Secure, for this host alone, on every path
 # (RFC 6265bis §4.1.3.2): no sibling subdomain and no other port can set or replace it.

@@ -10,17 +10,17 @@ from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .accounts.passwords import PasswordHasher
 from .app_state import app_state
-from .config import Settings
+from .config import Settings, issuer_of
 from .errors import bearer_challenge, insufficient_scope
-from .id_token_keys import IdTokenKeySet
-from .id_tokens import IdTokenSigners
-from .keys import KeySet
-from .passwords import PasswordHasher
-from .revocation import is_revoked
-from .scopes import SCOPES
-from .token_store import TokenStore
-from .tokens import AccessToken, InvalidTokenError, verify_access_token
+from .oauth.scopes import SCOPES
+from .storage.token_store import TokenStore
+from .tokens.access_tokens import AccessToken, InvalidTokenError, verify_access_token
+from .tokens.id_token_keys import IdTokenKeySet
+from .tokens.id_tokens import IdTokenSigners
+from .tokens.revocation import is_revoked
+from .tokens.signing_keys import KeySet
 
 INVALID_TOKEN = "The access token is invalid or has expired"
 
@@ -73,13 +73,6 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
 # What tokens are checked against for expiry and for their keys' retirement.
 ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
-
-
-def issuer_of(request: Request, settings: Settings) -> str:
-    """ISSUER, or in development the base URL the request arrived at."""
-    if settings.issuer is not None:
-        return settings.issuer
-    return str(request.base_url).rstrip("/")
 
 
 def audience_of(settings: Settings, issuer: str) -> str:

@@ -17,11 +17,13 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import URL, ImmutableMultiDict
 
-from .. import pkce, redirect_uris
-from ..authorization_codes import create_code
-from ..clients import get_client
-from ..config import Settings
-from ..consents import consent_covers, remember_consent
+from ..accounts.device_cookies import presented_device, remember_device
+from ..accounts.login_attempts import TooManyFailedLogins
+from ..accounts.logins import LoginFailed, log_in
+from ..accounts.passwords import PasswordHashingBusy
+from ..accounts.profiles import IDENTITY_SCOPES, shared_claims
+from ..accounts.users import MAX_USERNAME_LENGTH
+from ..config import Settings, issuer_of
 from ..deps import (
     IdTokenSignersDep,
     PasswordHasherDep,
@@ -29,21 +31,18 @@ from ..deps import (
     SettingsDep,
     TokenStoreDep,
     client_address,
-    issuer_of,
 )
-from ..device_cookies import presented_device, remember_device
 from ..errors import BUSY_RETRY_AFTER_SECONDS, error_description
-from ..id_tokens import IdTokenSigners, verified_hint
-from ..login_attempts import TooManyFailedLogins
-from ..logins import LoginFailed, log_in
-from ..models import Client, User
-from ..pages import PAGE_HEADERS, checked_form, error_page, form_text, page, page_url, templates
-from ..passwords import PasswordHashingBusy
-from ..profiles import IDENTITY_SCOPES, shared_claims
-from ..scopes import SCOPES
-from ..sign_ins import SignIn, end_sign_in, holds_sign_in, signed_in_user, start_sign_in
-from ..token_store import TokenStore
-from ..users import MAX_USERNAME_LENGTH
+from ..oauth import pkce, redirect_uris
+from ..oauth.authorization_codes import create_code
+from ..oauth.clients import get_client
+from ..oauth.consents import consent_covers, remember_consent
+from ..oauth.scopes import SCOPES
+from ..storage.models import Client, User
+from ..storage.token_store import TokenStore
+from ..tokens.id_tokens import IdTokenSigners, verified_hint
+from ..web.pages import PAGE_HEADERS, checked_form, error_page, form_text, page, page_url, templates
+from ..web.sign_ins import SignIn, end_sign_in, holds_sign_in, signed_in_user, start_sign_in
 
 router = APIRouter(tags=["oauth2"], include_in_schema=False)
 

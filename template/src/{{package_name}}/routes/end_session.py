@@ -15,13 +15,13 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import ImmutableMultiDict
 
-from ..clients import get_client
-from ..config import Settings
-from ..deps import IdTokenSignersDep, SessionDep, SettingsDep, TokenStoreDep, issuer_of
-from ..id_tokens import IdTokenSigners, verified_hint
-from ..pages import PAGE_HEADERS, checked_form, error_page, form_text, page, templates
-from ..sign_ins import end_sign_in, holds_sign_in, signed_in_user
-from ..token_store import TokenStore
+from ..config import Settings, issuer_of
+from ..deps import IdTokenSignersDep, SessionDep, SettingsDep, TokenStoreDep
+from ..oauth.clients import get_client
+from ..storage.token_store import TokenStore
+from ..tokens.id_tokens import IdTokenSigners, verified_hint
+from ..web.pages import PAGE_HEADERS, checked_form, error_page, form_text, page, templates
+from ..web.sign_ins import end_sign_in, holds_sign_in, signed_in_user
 
 router = APIRouter(tags=["openid"], include_in_schema=False)
 

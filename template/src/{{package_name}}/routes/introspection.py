@@ -10,12 +10,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 
-from ..client_auth import authenticate_client
+from ..accounts.users import grant_holder
 from ..deps import AudienceDep, ClockDep, IssuerDep, KeysDep, SessionDep, SettingsDep, TokenStoreDep
 from ..errors import NO_STORE, InvalidClient, InvalidRequest
-from ..refresh_tokens import find_refresh_token, grant_holder
-from ..revocation import grant_is_revoked, is_revoked
-from ..tokens import InvalidTokenError, verify_access_token
+from ..oauth.client_auth import authenticate_client
+from ..tokens.access_tokens import InvalidTokenError, verify_access_token
+from ..tokens.refresh_tokens import find_refresh_token
+from ..tokens.revocation import grant_is_revoked, is_revoked
 
 router = APIRouter(tags=["oauth2"])
 

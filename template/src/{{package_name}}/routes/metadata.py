@@ -8,14 +8,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ..client_auth import AUTH_METHODS
+from ..accounts.profiles import CLAIMS_SUPPORTED
 from ..config import Settings
 from ..deps import IssuerDep, SettingsDep
-from ..grants.supported import offered_grant_types
-from ..id_tokens import ALGORITHMS as ID_TOKEN_ALGORITHMS
-from ..pkce import METHOD
-from ..profiles import CLAIMS_SUPPORTED
-from ..scopes import SCOPES
+from ..oauth.client_auth import AUTH_METHODS
+from ..oauth.grants.supported import offered_grant_types
+from ..oauth.pkce import METHOD
+from ..oauth.scopes import SCOPES
+from ..tokens.id_tokens import ALGORITHMS as ID_TOKEN_ALGORITHMS
 from .authorize import PROMPTS
 
 router = APIRouter(tags=["discovery"])

@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Security, status
 from pydantic import BaseModel
 
+from ..accounts.users import get_user
 from ..deps import CurrentToken, SessionDep, current_token
-from ..tokens import AccessToken
-from ..users import get_user
+from ..tokens.access_tokens import AccessToken
 
 router = APIRouter()
 

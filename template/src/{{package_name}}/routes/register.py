@@ -7,9 +7,9 @@ fills the users table or probes for taken names at speed.
 
 from fastapi import APIRouter, HTTPException, Request, status
 
+from ..accounts.users import NewUser, UserExistsError, create_user
 from ..deps import PasswordHasherDep, SessionDep, SettingsDep, TokenStoreDep, client_address
-from ..store_keys import store_key
-from ..users import NewUser, UserExistsError, create_user
+from ..storage.record_keys import store_key
 
 router = APIRouter(tags=["users"])
 

@@ -4,13 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 
-from ..client_auth import authenticate_client
 from ..deps import AudienceDep, ClockDep, IssuerDep, KeysDep, SessionDep, SettingsDep, TokenStoreDep
 from ..errors import NO_STORE, InvalidRequest
-from ..grants import FIRST_PARTY_CLIENT_ID
-from ..refresh_tokens import find_refresh_token, revoke_refresh_token
-from ..revocation import revoke_access_token
-from ..tokens import InvalidTokenError, verify_access_token
+from ..oauth.client_auth import authenticate_client
+from ..oauth.grants import FIRST_PARTY_CLIENT_ID
+from ..tokens.access_tokens import InvalidTokenError, verify_access_token
+from ..tokens.refresh_tokens import find_refresh_token, revoke_refresh_token
+from ..tokens.revocation import revoke_access_token
 
 router = APIRouter(tags=["oauth2"])
 

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..client_auth import authenticate_client
+from ..accounts.users import get_user
 from ..config import Settings
 from ..deps import (
     AudienceDep,
@@ -21,14 +21,14 @@ from ..deps import (
     client_address,
 )
 from ..errors import NO_STORE, InvalidRequest, UnsupportedGrantType
-from ..grants import Context, Grant, TokenRequest
-from ..grants.supported import EXCHANGES, offered_grant_types
-from ..id_tokens import DEFAULT_ALGORITHM, IdTokenSigners, issue_id_token
-from ..models import Client
-from ..refresh_tokens import issue_refresh_token
-from ..token_store import TokenStore
-from ..tokens import issue_access_token
-from ..users import get_user
+from ..oauth.client_auth import authenticate_client
+from ..oauth.grants import Context, Grant, TokenRequest
+from ..oauth.grants.supported import EXCHANGES, offered_grant_types
+from ..storage.models import Client
+from ..storage.token_store import TokenStore
+from ..tokens.access_tokens import issue_access_token
+from ..tokens.id_tokens import DEFAULT_ALGORITHM, IdTokenSigners, issue_id_token
+from ..tokens.refresh_tokens import issue_refresh_token
 
 router = APIRouter(tags=["oauth2"])
 

@@ -8,11 +8,11 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..accounts.profiles import claims_for
+from ..accounts.users import get_user
 from ..config import Settings
 from ..deps import SessionDep, SettingsDep, verified_access_token
 from ..errors import NO_STORE, bearer_challenge, insufficient_scope
-from ..profiles import claims_for
-from ..users import get_user
 
 router = APIRouter(tags=["openid"])
 

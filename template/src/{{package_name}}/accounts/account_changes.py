@@ -1,0 +1,26 @@
+"""Changes to an account that end what was granted before them: the password, and disabling the account.
+
+Each ends every sign-in of the user's browsers and every refresh grant (both check the time of the
+user's last credential change) and revokes every access token issued until now, on every process
+and instance. Any later way to change a password (account recovery included) goes through here.
+"""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..storage.token_store import TokenStore
+from ..tokens.revocation import revoke_user_tokens
+from .passwords import PasswordHasher
+from .users import disable_user, set_password
+
+
+async def change_password(
+    session: AsyncSession, store: TokenStore, passwords: PasswordHasher, username: str, password: str
+) -> None:
+    user = await set_password(session, passwords, username, password)
+    # After the change has committed: a token issued in between still falls before the revocation.
+    await revoke_user_tokens(store, user.username)
+
+
+async def disable_account(session: AsyncSession, store: TokenStore, username: str) -> None:
+    user = await disable_user(session, username)
+    await revoke_user_tokens(store, user.username)

@@ -1,0 +1,47 @@
+"""Password logins, the one sequence behind the password grant and the login page: bounded
+input, brute-force limits, then the password check."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..config import Settings
+from ..storage.models import User
+from ..storage.token_store import TokenStore
+from . import device_cookies, login_attempts
+from .passwords import PasswordHasher, is_acceptable
+from .users import MAX_USERNAME_LENGTH, authenticate
+
+
+class LoginFailed(Exception):
+    """Wrong username or password, or a disabled account: one answer for all."""
+
+
+async def log_in(
+    session: AsyncSession,
+    store: TokenStore,
+    settings: Settings,
+    passwords: PasswordHasher,
+    *,
+    username: str,
+    password: str,
+    address: str,
+    device: str | None = None,
+) -> User:
+    """The user these credentials log in, or LoginFailed; TooManyFailedLogins when paused,
+    PasswordHashingBusy when the service cannot check a password now. `device` is the token of the
+    browser's device cookie, if it sent one."""
+    if not username or len(username) > MAX_USERNAME_LENGTH or not is_acceptable(password):
+        # No such account can exist: refused before anything is counted, stored or hashed.
+        raise LoginFailed
+    # Taken first: a login refused for want of a place touches neither the database nor a counter.
+    with passwords.slot():
+        trusted = device is not None and await device_cookies.is_trusted(session, store, device, username)
+        attempt = await login_attempts.begin(store, settings, username, address, device if trusted else None)
+        try:
+            user = await authenticate(session, passwords, username, password)
+        except Exception:
+            await login_attempts.abandoned(store, attempt)
+            raise
+        if user is None:
+            raise LoginFailed
+        await login_attempts.succeeded(store, attempt)
+    return user

@@ -1,0 +1,147 @@
+"""User accounts: the only module that reads or writes the users table."""
+
+import secrets
+import time
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..storage.database import can_hold, end_read
+from ..storage.models import User
+from . import password_policy
+from .casefold import folded
+from .passwords import MAX_PASSWORD_LENGTH, PasswordHasher
+from .profiles import Profile
+
+# The users table's limit: a longer name cannot exist, so it is refused before any work.
+MAX_USERNAME_LENGTH = 150
+
+
+class UserExistsError(Exception):
+    """A user with this name already exists."""
+
+
+class UnknownUserError(Exception):
+    """No user has this name."""
+
+
+class NewUser(BaseModel):
+    """What it takes to create a user; the CLI and the registration endpoint both check it."""
+
+    username: str = Field(min_length=1, max_length=MAX_USERNAME_LENGTH, pattern=r"^[A-Za-z0-9_.@+-]+$")
+    password: str = Field(min_length=password_policy.MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+
+    @model_validator(mode="after")
+    def _acceptable_password(self) -> "NewUser":
+        if (problem := password_policy.problem(self.password, self.username)) is not None:
+            raise ValueError(problem)
+        return self
+
+
+def username_key(username: str) -> str:
+    """What two accounts may not share: their names compared without case, on every database."""
+    return folded(username)
+
+
+async def get_user(session: AsyncSession, username: str) -> User | None:
+    """The user of this name: spelled exactly so, or else the one whose name differs only in case."""
+    # A login may send any text; no user has a name the table could not hold.
+    if len(username) > MAX_USERNAME_LENGTH or not can_hold(username):
+        return None
+    key = username_key(username)
+    matches = select(User).where(or_(User.username == username, User.username_key == key))
+    # Compared again here: MySQL's collations also ignore accents and trailing spaces, so its
+    # `alicé ` would otherwise be alice, under failed-login counters of a name of its own.
+    found = [user for user in await session.scalars(matches) if user.username == username or user.username_key == key]
+    await end_read(session)
+    return next((user for user in found if user.username == username), found[0] if found else None)
+
+
+async def create_user(
+    session: AsyncSession,
+    passwords: PasswordHasher,
+    new_user: NewUser,
+    scopes: frozenset[str] = frozenset(),
+    profile: Profile | None = None,
+) -> User:
+    user = User(
+        username=new_user.username,
+        username_key=username_key(new_user.username),
+        password_hash=await passwords.hash(new_user.password),
+        scopes=" ".join(sorted(scopes)),
+        subject=new_subject(),
+        **({} if profile is None else profile.columns()),
+    )
+    session.add(user)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise UserExistsError(new_user.username) from None
+    return user
+
+
+async def set_password(session: AsyncSession, passwords: PasswordHasher, username: str, password: str) -> User:
+    """Change the password; sign-ins and refresh tokens granted before now stop working. The user, as
+    it was before. Call account_changes.change_password instead: it revokes the access tokens too."""
+    user = await get_user(session, username)
+    if user is None:
+        raise UnknownUserError(username)
+    NewUser(username=user.username, password=password)  # the same rules as for a new user
+    values = {"password_hash": await passwords.hash(password), "credentials_changed_at": int(time.time())}
+    await session.execute(update(User).where(User.id == user.id).values(**values))
+    await session.commit()
+    return user
+
+
+async def set_profile(session: AsyncSession, username: str, profile: Profile) -> None:
+    """Change the claims `profile` names; the others keep their values."""
+    user = await get_user(session, username)
+    if user is None:
+        raise UnknownUserError(username)
+    await session.execute(update(User).where(User.id == user.id).values(**profile.columns()))
+    await session.commit()
+
+
+def new_subject() -> str:
+    """A user's OpenID Connect `sub`: 128 random bits, so it says nothing of the name or the count of users."""
+    return secrets.token_urlsafe(16)
+
+
+async def disable_user(session: AsyncSession, username: str) -> User:
+    """Disable the account for good: its sign-ins and refresh tokens end with it, as they do when
+    the password changes, so none comes back if the account is enabled again. The user, as it was.
+    Call account_changes.disable_account instead: it revokes the access tokens too."""
+    user = await get_user(session, username)
+    if user is None:
+        raise UnknownUserError(username)
+    values = {"disabled": True, "credentials_changed_at": int(time.time())}
+    await session.execute(update(User).where(User.id == user.id).values(**values))
+    await session.commit()
+    return user
+
+
+async def authenticate(session: AsyncSession, passwords: PasswordHasher, username: str, password: str) -> User | None:
+    """The active user with these credentials, or None; rehashes outdated password hashes.
+
+    No connection is held while the password is hashed (see `end_read`)."""
+    user = await get_user(session, username)
+    valid, new_hash = await passwords.verify(password, user.password_hash if user else None)
+    if user is None or not valid or user.disabled:
+        return None
+    if new_hash is not None:
+        user.password_hash = new_hash
+        await session.commit()
+    return user
+
+
+async def grant_holder(session: AsyncSession, record: dict[str, Any]) -> User | None:
+    """The user a refresh token or an authorization code acts for; None once that user is gone,
+    disabled, or has changed password since the login the grant began with."""
+    user = await get_user(session, record["subject"])
+    if user is None or user.disabled or user.credentials_changed_at >= record["auth_time"]:
+        return None
+    return user

@@ -1,0 +1,78 @@
+"""OAuth2 grants: one module per grant type, each turning a token request into a `Grant`."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ...accounts.passwords import PasswordHasher
+from ...config import Settings
+from ...errors import InvalidScope, UnauthorizedClient
+from ...storage.models import Client
+from ...storage.token_store import TokenStore
+
+# The client_id claim of tokens issued to the service's own front end, which has no registration.
+FIRST_PARTY_CLIENT_ID = "first-party"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRequest:
+    """The token endpoint's form (RFC 6749 §4), and the client that authenticated, if any."""
+
+    grant_type: str
+    client: Client | None
+    # The caller's address: the peer's, or the one a trusted proxy forwarded (FORWARDED_ALLOW_IPS).
+    client_address: str
+    scope: str | None = None
+    username: str | None = None
+    password: str | None = None
+    code: str | None = None
+    redirect_uri: str | None = None
+    code_verifier: str | None = None
+    refresh_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What a grant settles: whom the tokens are for, which client holds them, and their scopes."""
+
+    subject: str
+    client_id: str
+    scopes: frozenset[str]
+    # The login or authorization code the tokens descend from; None for client credentials.
+    grant_id: str | None = None
+    auth_time: int = 0
+    refreshable: bool = False
+    # What the user granted; a refresh may ask for less (`scopes`), and its new refresh token
+    # keeps the whole grant (RFC 6749 §6).
+    granted_scopes: frozenset[str] | None = None
+    # OpenID Connect: the authorization request's nonce, for the ID token issued with the code.
+    nonce: str | None = None
+    # The refresh token this refresh spent (its `token_id`): the new one records it.
+    refreshed_from: str | None = None
+
+    @property
+    def refresh_scopes(self) -> frozenset[str]:
+        return self.scopes if self.granted_scopes is None else self.granted_scopes
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    session: AsyncSession
+    store: TokenStore
+    settings: Settings
+    passwords: PasswordHasher
+
+
+def settle_scopes(requested: str | None, allowed: frozenset[str]) -> frozenset[str]:
+    """The requested scopes when all are allowed; every allowed scope when none are requested."""
+    if requested is None:
+        return allowed
+    wanted = frozenset(requested.split())
+    if not wanted <= allowed:
+        raise InvalidScope(f"Scope not allowed: {' '.join(sorted(wanted - allowed))}")
+    return wanted
+
+
+def require_grant_type(client: Client, grant_type: str) -> None:
+    if grant_type not in client.allowed_grant_types:
+        raise UnauthorizedClient(f"This client may not use the {grant_type} grant")

@@ -1,0 +1,62 @@
+"""The refresh token grant (RFC 6749 §6), with rotation on every use (RFC 9700 §4.14.2)."""
+
+from typing import Any
+
+from ...accounts.users import grant_holder
+from ...errors import InvalidClient, InvalidGrant, InvalidRequest
+from ...storage.models import Client
+from ...tokens.refresh_tokens import find_refresh_token, token_id, use_refresh_token
+from ...tokens.revocation import grant_is_revoked
+from . import FIRST_PARTY_CLIENT_ID, Context, Grant, TokenRequest, require_grant_type, settle_scopes
+
+GRANT_TYPE = "refresh_token"
+
+
+async def exchange(request: TokenRequest, context: Context) -> Grant:
+    if not request.refresh_token:
+        raise InvalidRequest("refresh_token is required")
+    if request.client is not None:
+        require_grant_type(request.client, GRANT_TYPE)
+    holder = FIRST_PARTY_CLIENT_ID if request.client is None else request.client.client_id
+    # Checked before the token is spent, so a request that fails here leaves it usable (RFC 6749
+    # §6 rotates only when new tokens are issued). The grant's revocation is checked first too:
+    # the concurrent uses that lose the race to the token may revoke it a moment later, and must
+    # not turn the use that won into a failure.
+    unused = await find_refresh_token(context.store, request.refresh_token)
+    if unused is not None:
+        _check_holder(unused, request.client, holder)
+        settle_scopes(request.scope, frozenset(unused["scopes"]))
+        await _check_grant(context, unused)
+    settings = context.settings
+    confidential = request.client is not None and not request.client.is_public
+    grace = settings.refresh_token_reuse_grace_seconds if confidential else settings.public_client_refresh_grace_seconds
+    record = await use_refresh_token(context.store, settings, request.refresh_token, holder, grace)
+    if unused is None:
+        # Used before, by this client, within the grace period.
+        await _check_grant(context, record)
+    user = await grant_holder(context.session, record)
+    if user is None:
+        raise InvalidGrant("The user can no longer use this grant")
+    granted = frozenset(record["scopes"])
+    return Grant(
+        subject=user.username,
+        client_id=holder,
+        scopes=settle_scopes(request.scope, granted),
+        grant_id=record["grant_id"],
+        auth_time=record["auth_time"],
+        refreshable=True,
+        granted_scopes=granted,
+        refreshed_from=token_id(request.refresh_token),
+    )
+
+
+def _check_holder(record: dict[str, Any], client: Client | None, holder: str) -> None:
+    if record["client_id"] != holder:
+        if client is None:
+            raise InvalidClient()
+        raise InvalidGrant("The refresh token was issued to another client")
+
+
+async def _check_grant(context: Context, record: dict[str, Any]) -> None:
+    if await grant_is_revoked(context.store, record["grant_id"]):
+        raise InvalidGrant("The grant has been revoked")

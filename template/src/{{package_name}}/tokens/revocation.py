@@ -1,0 +1,68 @@
+"""Revoked access tokens, grants and users, kept in the token store until the tokens would have expired."""
+
+import math
+
+from ..config import MAX_TOKEN_SECONDS, Settings
+from ..storage.token_store import TokenStore
+from .access_tokens import AccessToken
+
+
+def _token_name(token_id: str) -> str:
+    return f"token:{token_id}"
+
+
+def _grant_name(grant_id: str) -> str:
+    return f"grant:{grant_id}"
+
+
+def _user_name(username: str) -> str:
+    return f"user:{username}"
+
+
+# A user's revocation outlives any access token issued before it, whatever the settings were then; its
+# record expires this long after it was made, which is how its time is read back from that expiry.
+USER_REVOCATION_SECONDS = MAX_TOKEN_SECONDS
+
+
+async def revoke_access_token(store: TokenStore, token: AccessToken, now: int, leeway_seconds: int) -> None:
+    # Kept through the leeway too: verification still accepts the token that long after `exp`.
+    remaining = token.expires_at + leeway_seconds - now
+    if remaining > 0:
+        await store.revoke(_token_name(token.token_id), remaining)
+
+
+async def revoke_grant(store: TokenStore, grant_id: str, ttl_seconds: int) -> None:
+    """Revoke every token of one login or authorization code: refresh and access tokens alike."""
+    await store.revoke(_grant_name(grant_id), ttl_seconds)
+
+
+async def grant_is_revoked(store: TokenStore, grant_id: str) -> bool:
+    return bool(await store.revocations(_grant_name(grant_id)))
+
+
+async def revoke_user_tokens(store: TokenStore, username: str) -> None:
+    """Revoke every access token issued to USERNAME until now, on every process and instance: after a
+    password change or when the account is disabled, a stolen token must not outlive the change."""
+    await store.revoke(_user_name(username), USER_REVOCATION_SECONDS)
+
+
+async def is_revoked(store: TokenStore, token: AccessToken) -> bool:
+    """The token, its grant, or every token of its user issued until some time: one check, answered in
+    memory where the store keeps a mirror."""
+    user = _user_name(token.subject)
+    names = [_token_name(token.token_id), user]
+    if token.grant_id is not None:
+        names.append(_grant_name(token.grant_id))
+    revoked = await store.revocations(*names)
+    if user in revoked:
+        # Whole seconds, as `iat` is: a token issued in the second of the revocation is revoked too.
+        revoked_at = math.floor(revoked.pop(user) - USER_REVOCATION_SECONDS)
+        if token.issued_at <= revoked_at:
+            return True
+    return bool(revoked)
+
+
+def grant_lifetime_seconds(settings: Settings) -> int:
+    """How long any token of a grant can live, leeway included: revoking the grant must outlast them all."""
+    access_seconds = settings.access_token_seconds + settings.leeway_seconds
+    return settings.refresh_token_expire_days * 86400 + access_seconds
