@@ -115,7 +115,7 @@ def new(
 ) -> None:
     """Generate a new service in DEST."""
     from .errors import UsageProblem
-    from .generate import generate
+    from .rendering import generate
     from .report import show_generated
 
     try:

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from .errors import UsageProblem
-from .source import copier_yml
+from .template_store import copier_yml
 
 
 @dataclass(frozen=True)

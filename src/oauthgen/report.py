@@ -11,8 +11,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.tree import Tree
 
-from .generate import Generated
 from .questions import questions
+from .rendering import Generated
 from .update import Updated
 
 console = Console()

@@ -10,8 +10,8 @@ import yaml
 
 from .bundle import GitError, git
 from .errors import UsageProblem
-from .generate import ANSWERS_FILE, check_changed_answers, copier_problems
-from .source import has_revision, store_path, template_source
+from .rendering import ANSWERS_FILE, check_changed_answers, copier_problems
+from .template_store import has_revision, store_path, template_source
 
 CONFLICT_MARKERS = ("<<<<<<< ", ">>>>>>> ")
 

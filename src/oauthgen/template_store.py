@@ -1,4 +1,4 @@
-"""Where the template comes from, in a way that keeps generated projects updatable.
+"""The per-user template store: where the template comes from, in a way that keeps projects updatable.
 
 Projects record ``_src_path`` and ``_commit``. Both must stay valid when oauthgen is upgraded
 or reinstalled into another virtual environment, so projects never point into site-packages:

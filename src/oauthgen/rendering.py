@@ -1,7 +1,8 @@
-"""`oauthgen new`: render the template into a scratch folder, then move it into place.
+"""Copier glue for both commands: rendering a new project, checking answers, and Copier's errors.
 
-Rendering aside means an invalid answer, a failure or Ctrl-C never leaves a half-written
-project behind.
+`new` renders the template into a scratch folder, then moves it into place, so an invalid
+answer, a failure or Ctrl-C never leaves a half-written project behind. `update` checks
+changed answers here the same way, in Copier's pretend mode, before it changes anything.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import yaml
 
 from .errors import UsageProblem
 from .questions import check_answers, questions
-from .source import TemplateSource, template_source
+from .template_store import TemplateSource, template_source
 
 ANSWERS_FILE = ".copier-answers.yml"
 _COPIER_ANSWER_ERROR = re.compile(
