@@ -8,28 +8,18 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
-from typer.testing import CliRunner
 
 from oauthgen import __version__
-from oauthgen.cli import app
 
-from .conftest import REPO
-
-runner = CliRunner()
-QUESTIONS = yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))
-
-
-def oauthgen(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
+from .support.generator import QUESTIONS, asked, oauthgen, recorded_answers
+from .support.git import git
 
 
 def test_new_with_defaults_generates_and_reports(tmp_path: Path) -> None:
     code, out, err = oauthgen("new", str(tmp_path / "demo"), "--defaults")
 
     assert code == 0, err
-    answers = yaml.safe_load((tmp_path / "demo" / ".copier-answers.yml").read_text(encoding="utf-8"))
+    answers = recorded_answers(tmp_path / "demo")
     assert answers["project_name"] == "demo"
     assert answers["jwt_algorithm"] == "HS256"
     assert answers["_commit"] == f"v{__version__}"
@@ -65,7 +55,7 @@ def test_typed_flags_data_and_data_file_are_applied(tmp_path: Path) -> None:
     )
 
     assert code == 0, err
-    answers = yaml.safe_load((tmp_path / "svc" / ".copier-answers.yml").read_text(encoding="utf-8"))
+    answers = recorded_answers(tmp_path / "svc")
     assert answers["description"] == "From a file"
     assert answers["project_name"] == "Billing API"
     assert answers["package_name"] == "billing_api"
@@ -145,7 +135,7 @@ def test_no_terminal_and_missing_answers_names_them(tmp_path: Path) -> None:
     code, _, err = oauthgen("new", str(tmp_path / "demo"), *[arg for pair in given for arg in ("-d", pair)])
 
     assert code == 2
-    missing = [key for key, spec in QUESTIONS.items() if _asked(spec) and key not in ("description", "author_name")]
+    missing = [key for key, spec in QUESTIONS.items() if asked(spec) and key not in ("description", "author_name")]
     assert err.strip() == f"error: no terminal to ask for {', '.join(missing)}: pass --defaults or -d KEY=VALUE"
     assert list(tmp_path.iterdir()) == []
 
@@ -173,9 +163,9 @@ def test_options_json_lists_every_question_with_choices_and_defaults() -> None:
 
     assert code == 0
     listed = {entry["key"]: entry for entry in json.loads(out)}
-    asked = {key: spec for key, spec in QUESTIONS.items() if _asked(spec)}
-    assert list(listed) == list(asked)
-    assert listed["jwt_algorithm"]["choices"] == asked["jwt_algorithm"]["choices"]
+    questions = {key: spec for key, spec in QUESTIONS.items() if asked(spec)}
+    assert list(listed) == list(questions)
+    assert listed["jwt_algorithm"]["choices"] == questions["jwt_algorithm"]["choices"]
     assert listed["jwt_algorithm"]["default"] == "HS256"
     assert listed["access_token_expire_minutes"]["default"] == 30
     assert listed["package_name"]["derived"] is True
@@ -187,7 +177,7 @@ def test_options_table_shows_every_question() -> None:
 
     assert code == 0
     for key, spec in QUESTIONS.items():
-        if _asked(spec):
+        if asked(spec):
             assert key in out
 
 
@@ -219,7 +209,7 @@ def test_help_groups_options_in_panels() -> None:
     assert "Main options" in out
 
 
-def test_update_refuses_a_folder_outside_git(tmp_path: Path) -> None:
+def test_update_refuses_a_folder_outsidegit(tmp_path: Path) -> None:
     code, _, err = oauthgen("update", str(tmp_path))
 
     assert code == 2
@@ -229,9 +219,9 @@ def test_update_refuses_a_folder_outside_git(tmp_path: Path) -> None:
 def test_update_refuses_a_dirty_repository(tmp_path: Path) -> None:
     project = tmp_path / "demo"
     assert oauthgen("new", str(project), "--defaults")[0] == 0
-    _git(project, "init", "-q")
-    _git(project, "add", "-A")
-    _git(project, "commit", "-qm", "Generate")
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "Generate")
     (project / "scratch.txt").write_text("untracked", encoding="utf-8")
 
     code, _, err = oauthgen("update", str(project))
@@ -241,7 +231,7 @@ def test_update_refuses_a_dirty_repository(tmp_path: Path) -> None:
 
 
 def test_update_refuses_a_repository_that_is_not_a_project(tmp_path: Path) -> None:
-    _git(tmp_path, "init", "-q")
+    git(tmp_path, "init", "-q")
 
     code, _, err = oauthgen("update", str(tmp_path))
 
@@ -252,20 +242,12 @@ def test_update_refuses_a_repository_that_is_not_a_project(tmp_path: Path) -> No
 def test_unchanged_project_updates_to_nothing(tmp_path: Path) -> None:
     project = tmp_path / "demo"
     assert oauthgen("new", str(project), "--defaults")[0] == 0
-    _git(project, "init", "-q")
-    _git(project, "add", "-A")
-    _git(project, "commit", "-qm", "Generate")
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "Generate")
 
     code, out, err = oauthgen("update", str(project))
 
     assert code == 0, err
     assert "Nothing changed." in out
-    assert _git(project, "status", "--porcelain") == ""
-
-
-def _asked(spec: object) -> bool:
-    return isinstance(spec, dict) and spec.get("when") is not False
-
-
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
+    assert git(project, "status", "--porcelain") == ""
