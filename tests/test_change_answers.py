@@ -131,10 +131,11 @@ def test_changed_answer_gives_the_fresh_project(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--storage", "oracle"], "error: storage: 'oracle' is not in ['sqlite', 'postgresql', 'mysql']"),
-        (["--algorithm", "HS999"], "error: jwt_algorithm: 'HS999' is not in ['HS256',"),
-        (["--access-minutes", "soon"], "error: access_token_expire_minutes: 'soon' is not a whole number"),
-        (["--refresh-days", "-1"], "error: refresh_token_expire_days: must be a whole number, 0 or more"),
+        (["--storage", "oracle"], "error: --storage: 'oracle' is not in ['sqlite', 'postgresql', 'mysql']"),
+        (["--algorithm", "HS999"], "error: --algorithm: 'HS999' is not in ['HS256',"),
+        (["--access-minutes", "soon"], "error: --access-minutes: 'soon' is not a whole number"),
+        (["--refresh-days", "-1"], "error: --refresh-days: must be a whole number, 0 or more"),
+        (["-d", "refresh_token_expire_days=-1"], "error: refresh_token_expire_days: must be a whole number, 0 or"),
         (["-d", "package_name=class"], "error: package_name: 'class' is a Python keyword"),
         (["-d", "colour=blue"], "error: colour: unknown option"),
         (["-d", "storage"], "error: --data expects KEY=VALUE, got 'storage'"),

@@ -1,8 +1,10 @@
-"""The command line: every error path exits 2 with one line and writes nothing."""
+"""The command line: what `new` prints, its help, and its errors: bad input exits 2 with one line
+and writes nothing; a failed git command exits 1, Ctrl-C 130, each with one line."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,10 @@ from oauthgen import __version__
 
 from .support.generator import QUESTIONS, asked, oauthgen, recorded_answers
 from .support.git import git
+
+CHOICE_QUESTIONS = {key: spec for key, spec in QUESTIONS.items() if asked(spec) and "choices" in spec}
+METAVARS = {"--algorithm": "ALG", "--storage": "DB", "--token-store": "STORE", "--access-minutes": "MINUTES"}
+METAVARS |= {"--refresh-days": "DAYS", "--data": "KEY=VALUE", "--data-file": "FILE"}
 
 
 def test_new_with_defaults_generates_and_reports(tmp_path: Path) -> None:
@@ -69,13 +75,18 @@ def test_typed_flags_data_and_data_file_are_applied(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--algorithm", "HS999"], "error: jwt_algorithm: 'HS999' is not in ['HS256',"),
-        (["--storage", "oracle"], "error: storage: 'oracle' is not in ['sqlite', 'postgresql', 'mysql']"),
-        (["--token-store", "memcached"], "error: token_store: 'memcached' is not in ['database', 'redis']"),
-        (["--access-minutes", "0"], "error: access_token_expire_minutes: must be a whole number from 1 to 1440"),
-        (["--access-minutes", "1441"], "error: access_token_expire_minutes: must be a whole number from 1 to 1440"),
-        (["--access-minutes", "soon"], "error: access_token_expire_minutes: 'soon' is not a whole number"),
-        (["--refresh-days", "-1"], "error: refresh_token_expire_days: must be a whole number, 0 or more"),
+        # A refused answer is named as the user gave it: the flag typed, or the key of -d.
+        (["--algorithm", "HS999"], "error: --algorithm: 'HS999' is not in ['HS256',"),
+        (["--storage", "oracle"], "error: --storage: 'oracle' is not in ['sqlite', 'postgresql', 'mysql']"),
+        (["--token-store", "memcached"], "error: --token-store: 'memcached' is not in ['database', 'redis']"),
+        (["--access-minutes", "0"], "error: --access-minutes: must be a whole number from 1 to 1440"),
+        (["--access-minutes", "1441"], "error: --access-minutes: must be a whole number from 1 to 1440"),
+        (["--access-minutes", "soon"], "error: --access-minutes: 'soon' is not a whole number"),
+        (["--refresh-days", "-1"], "error: --refresh-days: must be a whole number, 0 or more"),
+        (["-d", "access_token_expire_minutes=0"], "error: access_token_expire_minutes: must be a whole number"),
+        (["-d", "refresh_token_expire_days=x"], "error: refresh_token_expire_days: 'x' is not a whole number"),
+        (["-d", "storage=x", "--storage", "oracle"], "error: --storage: 'oracle' is not in"),
+        (["--storage", "sqlite", "-d", "storage=oracle"], None),  # the flag wins: nothing to refuse
         (["-d", "project_name=9 lives"], "error: project_name: must start with a letter"),
         (["-d", "package_name=class"], "error: package_name: 'class' is a Python keyword"),
         (["-d", "package_name=My-Pkg"], "error: package_name: must be a lowercase Python identifier"),
@@ -84,13 +95,38 @@ def test_typed_flags_data_and_data_file_are_applied(tmp_path: Path) -> None:
         (["-d", "storage"], "error: --data expects KEY=VALUE, got 'storage'"),
     ],
 )
-def test_bad_answer_exits_2_with_one_line_and_writes_nothing(tmp_path: Path, args: list[str], message: str) -> None:
+def test_bad_answer_exits_2_with_one_line_and_writes_nothing(
+    tmp_path: Path, args: list[str], message: str | None
+) -> None:
     code, _, err = oauthgen("new", str(tmp_path / "demo"), "--defaults", *args)
 
+    if message is None:
+        assert code == 0, err
+        return
     assert code == 2
     assert len(err.strip().splitlines()) == 1
     assert err.startswith(message)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("storage: oracle", "storage: 'oracle' is not in ['sqlite', 'postgresql', 'mysql']"),
+        ("access_token_expire_minutes: soon", "access_token_expire_minutes: 'soon' is not a whole number"),
+        ("colour: blue", "colour: unknown option"),
+    ],
+)
+def test_a_refused_answer_from_the_data_file_names_the_file(tmp_path: Path, line: str, message: str) -> None:
+    data_file = tmp_path / "answers.yml"
+    data_file.write_text(line + "\n", encoding="utf-8")
+
+    code, _, err = oauthgen("new", str(tmp_path / "demo"), "--defaults", "--data-file", str(data_file))
+
+    assert code == 2
+    assert err.startswith(f"error: --data-file {data_file}: {message}")
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "demo").exists()
 
 
 def test_bad_data_file_exits_2(tmp_path: Path) -> None:
@@ -158,6 +194,22 @@ def test_interrupt_leaves_no_half_written_project(tmp_path: Path, monkeypatch: p
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", ["new", "update"])
+def test_without_git_the_commands_refuse_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """Copier reads the template from a git bundle, so nothing works without git: say so, write nothing."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "demo").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+
+    code, _, err = oauthgen(command, str(tmp_path / "demo"), *(["--defaults"] if command == "new" else []))
+
+    assert code == 1
+    assert err == "error: git is not installed (no `git` on PATH); oauthgen needs it for its template and projects\n"
+    assert sorted(path.name for path in tmp_path.rglob("*")) == ["bin", "demo"]
+
+
 def test_options_json_lists_every_question_with_choices_and_defaults() -> None:
     code, out, _ = oauthgen("options", "--json")
 
@@ -172,13 +224,17 @@ def test_options_json_lists_every_question_with_choices_and_defaults() -> None:
     assert all(entry["help"] for entry in listed.values())
 
 
-def test_options_table_shows_every_question() -> None:
-    code, out, _ = oauthgen("options")
+def test_options_table_reads_at_80_columns() -> None:
+    code, out, _ = oauthgen("options", env={"COLUMNS": "80"})
 
     assert code == 0
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "…" not in out, "nothing is cut short"
     for key, spec in QUESTIONS.items():
         if asked(spec):
-            assert key in out
+            assert re.search(rf"^  {key} ", out, re.M)
+    for spec in CHOICE_QUESTIONS.values():
+        assert all(re.search(rf"\b{choice}\b", out) for choice in spec["choices"])
 
 
 def test_version() -> None:
@@ -209,7 +265,23 @@ def test_help_groups_options_in_panels() -> None:
     assert "Main options" in out
 
 
-def test_update_refuses_a_folder_outsidegit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["new", "update"])
+def test_help_shows_each_option_s_metavar_choices_and_default_at_80_columns(command: str) -> None:
+    code, out, _ = oauthgen(command, "--help", env={"COLUMNS": "80"})
+
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) <= 80
+    words = " ".join(line.strip("│ ") for line in out.splitlines())  # the help column, unwrapped
+    for flag, metavar in METAVARS.items():
+        assert re.search(rf"{flag} +(-d +)?{re.escape(metavar)} ", out), flag
+    for key, spec in CHOICE_QUESTIONS.items():
+        assert f"one of {' '.join(spec['choices'])}. [default: {spec['default']}]" in " ".join(words.split()), key
+    assert "[default: 30]" in words and "[default: 7]" in words
+    if command == "new":
+        assert re.search(r"^ Usage: oauthgen new \[OPTIONS\] \S*DEST", out, re.M)
+
+
+def test_update_refuses_a_folder_outside_git(tmp_path: Path) -> None:
     code, _, err = oauthgen("update", str(tmp_path))
 
     assert code == 2
@@ -219,9 +291,7 @@ def test_update_refuses_a_folder_outsidegit(tmp_path: Path) -> None:
 def test_update_refuses_a_dirty_repository(tmp_path: Path) -> None:
     project = tmp_path / "demo"
     assert oauthgen("new", str(project), "--defaults")[0] == 0
-    git(project, "init", "-q")
-    git(project, "add", "-A")
-    git(project, "commit", "-qm", "Generate")
+    _commit_all(project)
     (project / "scratch.txt").write_text("untracked", encoding="utf-8")
 
     code, _, err = oauthgen("update", str(project))
@@ -242,12 +312,92 @@ def test_update_refuses_a_repository_that_is_not_a_project(tmp_path: Path) -> No
 def test_unchanged_project_updates_to_nothing(tmp_path: Path) -> None:
     project = tmp_path / "demo"
     assert oauthgen("new", str(project), "--defaults")[0] == 0
-    git(project, "init", "-q")
-    git(project, "add", "-A")
-    git(project, "commit", "-qm", "Generate")
+    _commit_all(project)
 
     code, out, err = oauthgen("update", str(project))
 
     assert code == 0, err
     assert "Nothing changed." in out
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_update_names_the_flag_of_a_refused_answer(tmp_path: Path) -> None:
+    project = tmp_path / "demo"
+    assert oauthgen("new", str(project), "--defaults")[0] == 0
+    _commit_all(project)
+
+    code, _, err = oauthgen("update", str(project), "--access-minutes", "0")
+
+    assert code == 2
+    assert err == "error: --access-minutes: must be a whole number from 1 to 1440\n"
+    assert git(project, "status", "--porcelain") == ""
+
+
+def test_update_ends_a_failed_git_command_with_one_line_and_exit_1(tmp_path: Path) -> None:
+    project = tmp_path / "demo"
+    assert oauthgen("new", str(project), "--defaults")[0] == 0
+    _commit_all(project)
+    (project / ".git" / "index").write_bytes(b"not an index")
+
+    code, out, err = oauthgen("update", str(project))
+
+    assert code == 1
+    assert out == ""
+    assert err.startswith("error: git status --porcelain -- . failed: ")
+    assert "index" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_update_ends_a_failed_git_command_of_copier_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import copier
+    from plumbum.commands.processes import ProcessExecutionError
+
+    project = tmp_path / "demo"
+    assert oauthgen("new", str(project), "--defaults")[0] == 0
+    _commit_all(project)
+
+    def apply_fails(*args: object, **kwargs: object) -> None:
+        argv = ["/usr/bin/git", "apply", "--reject", "--exclude", ".git"]
+        raise ProcessExecutionError(
+            argv, 1, "", "error: patch failed: README.md:3\nerror: README.md: patch does not apply"
+        )
+
+    monkeypatch.setattr(copier, "run_update", apply_fails)
+
+    code, _, err = oauthgen("update", str(project))
+
+    assert code == 1
+    assert err == (
+        "error: git apply --reject --exclude .git failed: "
+        "error: patch failed: README.md:3 error: README.md: patch does not apply\n"
+    )
+
+
+def test_update_interrupted_exits_130_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import copier
+
+    project = tmp_path / "demo"
+    assert oauthgen("new", str(project), "--defaults")[0] == 0
+    _commit_all(project)
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(copier, "run_update", interrupted)
+
+    code, out, err = oauthgen("update", str(project))
+
+    assert code == 130
+    assert out == ""
+    assert err == (
+        "error: interrupted: the update may be half applied; `git status` shows what it changed "
+        "(the project was clean before)\n"
+    )
+
+
+def _commit_all(project: Path) -> None:
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "Generate")

@@ -19,11 +19,13 @@ from typing import Any
 
 import yaml
 
-from .errors import UsageProblem
+from .bundle import GitError, require_git
+from .errors import AnswerProblem, UsageProblem
 from .questions import check_answers, questions
 from .template_store import TemplateSource, template_source
 
 ANSWERS_FILE = ".copier-answers.yml"
+NAMED_AFTER_FOLDER = "project_name"  # `new` offers the destination folder's name as its default
 _COPIER_ANSWER_ERROR = re.compile(
     r"^(?:Validation error for question|Invalid choice for) '(?P<key>[^']+)': (?P<reason>.*)$", re.S
 )
@@ -58,6 +60,7 @@ def generate(dest: Path, data: dict[str, Any], *, defaults: bool, force: bool) -
     check_answers(data)
     check_destination(dest, force)
     check_can_answer(data, defaults)
+    require_git()  # Copier reads the template from a git bundle
     source = template_source()
     scratch_parent = _nearest_existing(dest.parent)
     scratch = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=scratch_parent))
@@ -67,7 +70,7 @@ def generate(dest: Path, data: dict[str, Any], *, defaults: bool, force: bool) -
                 source.src_path,
                 scratch / "project",
                 data=data,
-                user_defaults={"project_name": dest.resolve().name},
+                user_defaults={NAMED_AFTER_FOLDER: dest.resolve().name},
                 vcs_ref=source.vcs_ref,
                 defaults=defaults,
                 quiet=True,
@@ -104,25 +107,32 @@ def check_changed_answers(project: Path, data: dict[str, Any], source: TemplateS
 
 @contextmanager
 def copier_problems() -> Iterator[None]:
-    """Copier's complaints about answers and input, as one-line usage problems."""
+    """Copier's complaints about answers and input as one-line usage problems, and the git commands
+    it runs (through plumbum) that fail as GitError. Ctrl-C at a prompt stays a KeyboardInterrupt."""
     from copier.errors import CopierError, InteractiveSessionError
+    from plumbum.commands.processes import ProcessExecutionError
 
     try:
         yield
+    except KeyboardInterrupt:  # Copier's CopierAnswersInterrupt is a CopierError too
+        raise
     except InteractiveSessionError as exc:
         raise UsageProblem(f"no terminal to ask the remaining questions ({exc}): pass --defaults") from None
     except ValueError as exc:
-        raise UsageProblem(_answer_error(exc)) from None
+        raise _answer_problem(exc) from None
     except CopierError as exc:
         raise UsageProblem(" ".join(str(exc).split())) from None
+    except ProcessExecutionError as exc:
+        command = " ".join(["git", *map(str, exc.argv[1:])])
+        raise GitError(f"{command} failed: {str(exc.stderr).strip()}") from None
 
 
-def _answer_error(exc: ValueError) -> str:
+def _answer_problem(exc: ValueError) -> UsageProblem:
     message = " ".join(str(exc).split())
     match = _COPIER_ANSWER_ERROR.match(message)
     if match:
-        return f"{match['key']}: {match['reason']}"
-    return message
+        return AnswerProblem(match["key"], match["reason"])
+    return UsageProblem(message)
 
 
 def _nearest_existing(path: Path) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
@@ -12,7 +13,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from .questions import questions
-from .rendering import Generated
+from .rendering import NAMED_AFTER_FOLDER, Generated
 from .update import Updated
 
 console = Console()
@@ -65,24 +66,30 @@ def show_options(as_json: bool) -> None:
     if as_json:
         print(json.dumps([question.as_dict() for question in questions()], indent=2))
         return
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("Key", no_wrap=True)
-    for column in ("Type", "Choices", "Default", "Help"):
-        table.add_column(column)
+    # Two columns, so that an 80-column terminal leaves the descriptions room to wrap.
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", leading=1)
+    table.add_column("Question", no_wrap=True)
+    table.add_column("Meaning, choices and default")
     for question in questions():
-        default = "(derived)" if question.derived else str(question.default)
-        table.add_row(question.key, question.type, " ".join(question.choices) or "-", default, question.help)
+        lines = [escape(question.help)]
+        if question.choices:
+            lines.append(f"Choices: {' '.join(question.choices)}")
+        default = "derived from the answers before it" if question.derived else escape(str(question.default))
+        if question.key == NAMED_AFTER_FOLDER:
+            default = f"the project folder's name ({default} for a plain `copier copy`)"
+        lines.append(f"Default: {default}" + (" (a whole number)" if question.type == "int" else ""))
+        table.add_row(question.key, "\n".join(lines))
     console.print(table)
 
 
 def _file_tree(root: Path, files: list[Path]) -> Tree:
-    tree = Tree(f"[bold]{root}[/]")
+    tree = Tree(f"[bold]{escape(str(root))}[/]")
     branches: dict[Path, Tree] = {Path(): tree}
     for file in files:
         for parent in reversed(file.parents[:-1]):
             if parent not in branches:
-                branches[parent] = branches[parent.parent].add(f"{parent.name}/")
-        branches[file.parent].add(file.name)
+                branches[parent] = branches[parent.parent].add(f"{escape(parent.name)}/")
+        branches[file.parent].add(escape(file.name))
     return tree
 
 

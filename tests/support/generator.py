@@ -17,9 +17,9 @@ QUESTIONS = yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))  #
 _runner = CliRunner()
 
 
-def oauthgen(*args: str) -> tuple[int, str, str]:
+def oauthgen(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     """Run the command line in this process: its exit code, standard output and standard error."""
-    result = _runner.invoke(app, list(args))
+    result = _runner.invoke(app, list(args), env=env)
     return result.exit_code, result.stdout, result.stderr
 
 
