@@ -76,10 +76,7 @@ def committed_project(tmp_path_factory: pytest.TempPathFactory) -> Callable[...,
         if key not in made:
             project = tmp_path_factory.mktemp("committed") / NAME
             code, _, err = oauthgen("new", str(project), "--defaults", *_data(answers))
-            assert code == 0, err
-            git(project, "init", "-q")
-            git(project, "add", "-A")
-            git(project, "commit", "-qm", "Generate")
+            assert code == 0, err  # and committed, in a repository of its own
             made[key] = project
         return made[key]
 

@@ -4,6 +4,7 @@ and writes nothing; a failed git command exits 1, Ctrl-C 130, each with one line
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from oauthgen import __version__
+from oauthgen.bundle import GitError
 
 from .support.generator import QUESTIONS, asked, oauthgen, recorded_answers
 from .support.git import git
@@ -30,10 +32,42 @@ def test_new_with_defaults_generates_and_reports(tmp_path: Path) -> None:
     assert answers["jwt_algorithm"] == "HS256"
     assert answers["_commit"] == f"v{__version__}"
     assert answers["_src_path"] == "~/.local/share/oauthgen/template.bundle"
-    assert "jwt_algorithm" in out and "HS256" in out  # the options table
-    assert "main.py" in out  # the file tree
-    assert ".venv/bin/python -m demo serve" in out  # the next steps
+    assert re.search(r"^  jwt_algorithm +HS256$", out, re.M)  # the answers
+    written = len([path for path in (tmp_path / "demo").rglob("*") if path.is_file() and ".git" not in path.parts])
+    assert f"Wrote {written} files to {tmp_path / 'demo'} and committed them in a new git repository.\n" in out
+    assert "main.py" not in out  # no file tree without --tree
+    assert f"  cd {tmp_path / 'demo'}\n" in out  # the next steps
+    assert ".venv/bin/python -m demo serve" in out
     assert ".venv/bin/python -m pytest" in out
+    assert "git init" not in out and "git add" not in out
+    assert err == ""
+
+
+def test_default_output_fits_in_25_lines_of_a_terminal(tmp_path: Path) -> None:
+    """As a user sees it: the installed command, 80 columns, standard output and error together."""
+    result = subprocess.run(
+        [sys.executable, "-m", "oauthgen", "new", "demo", "--defaults"],
+        cwd=tmp_path,
+        env={**os.environ, "COLUMNS": "80"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert len(lines) < 25, result.stdout
+    assert "Next steps" in lines
+
+
+def test_tree_prints_the_files_written(tmp_path: Path) -> None:
+    code, out, err = oauthgen("new", str(tmp_path / "demo"), "--defaults", "--tree")
+
+    assert code == 0, err
+    assert "main.py" in out
+    assert "test_verified_tokens.py" in out
+    assert not re.search(r"── \.git/$", out, re.M), "the tree shows the files written, not the repository"
 
 
 def test_typed_flags_data_and_data_file_are_applied(tmp_path: Path) -> None:
@@ -163,6 +197,7 @@ def test_force_writes_into_a_non_empty_destination_and_keeps_other_files(tmp_pat
     assert code == 0, err
     assert (dest / "notes.txt").read_text(encoding="utf-8") == "mine"
     assert (dest / "src" / "busy" / "main.py").is_file()
+    assert git(dest, "status", "--porcelain") == "?? notes.txt\n", "the first commit holds what `new` wrote"
 
 
 def test_no_terminal_and_missing_answers_names_them(tmp_path: Path) -> None:
@@ -191,6 +226,36 @@ def test_interrupt_leaves_no_half_written_project(tmp_path: Path, monkeypatch: p
 
     assert code == 130
     assert err.strip() == "error: interrupted: nothing was written"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupt_during_the_first_commit_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from oauthgen import rendering
+
+    def interrupted(project: Path, message: str) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rendering, "first_commit", interrupted)
+
+    code, _, err = oauthgen("new", str(tmp_path / "demo"), "--defaults")
+
+    assert code == 130
+    assert err.strip() == "error: interrupted: nothing was written"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_first_commit_exits_1_and_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from oauthgen import rendering
+
+    def failed(project: Path, message: str) -> None:
+        raise GitError("git commit -q --no-verify -m Generate failed: fatal: cannot lock ref 'HEAD'\nhint: retry")
+
+    monkeypatch.setattr(rendering, "first_commit", failed)
+
+    code, _, err = oauthgen("new", str(tmp_path / "demo"), "--defaults")
+
+    assert code == 1
+    assert err == "error: git commit -q --no-verify -m Generate failed: fatal: cannot lock ref 'HEAD' hint: retry\n"
     assert list(tmp_path.iterdir()) == []
 
 
@@ -279,6 +344,7 @@ def test_help_shows_each_option_s_metavar_choices_and_default_at_80_columns(comm
     assert "[default: 30]" in words and "[default: 7]" in words
     if command == "new":
         assert re.search(r"^ Usage: oauthgen new \[OPTIONS\] \S*DEST", out, re.M)
+        assert "--no-git" in out and "--tree" in out
 
 
 def test_update_refuses_a_folder_outside_git(tmp_path: Path) -> None:
@@ -291,7 +357,6 @@ def test_update_refuses_a_folder_outside_git(tmp_path: Path) -> None:
 def test_update_refuses_a_dirty_repository(tmp_path: Path) -> None:
     project = tmp_path / "demo"
     assert oauthgen("new", str(project), "--defaults")[0] == 0
-    _commit_all(project)
     (project / "scratch.txt").write_text("untracked", encoding="utf-8")
 
     code, _, err = oauthgen("update", str(project))
@@ -312,7 +377,6 @@ def test_update_refuses_a_repository_that_is_not_a_project(tmp_path: Path) -> No
 def test_unchanged_project_updates_to_nothing(tmp_path: Path) -> None:
     project = tmp_path / "demo"
     assert oauthgen("new", str(project), "--defaults")[0] == 0
-    _commit_all(project)
 
     code, out, err = oauthgen("update", str(project))
 
@@ -324,7 +388,6 @@ def test_unchanged_project_updates_to_nothing(tmp_path: Path) -> None:
 def test_update_names_the_flag_of_a_refused_answer(tmp_path: Path) -> None:
     project = tmp_path / "demo"
     assert oauthgen("new", str(project), "--defaults")[0] == 0
-    _commit_all(project)
 
     code, _, err = oauthgen("update", str(project), "--access-minutes", "0")
 
@@ -336,7 +399,6 @@ def test_update_names_the_flag_of_a_refused_answer(tmp_path: Path) -> None:
 def test_update_ends_a_failed_git_command_with_one_line_and_exit_1(tmp_path: Path) -> None:
     project = tmp_path / "demo"
     assert oauthgen("new", str(project), "--defaults")[0] == 0
-    _commit_all(project)
     (project / ".git" / "index").write_bytes(b"not an index")
 
     code, out, err = oauthgen("update", str(project))
@@ -356,7 +418,6 @@ def test_update_ends_a_failed_git_command_of_copier_with_one_line(
 
     project = tmp_path / "demo"
     assert oauthgen("new", str(project), "--defaults")[0] == 0
-    _commit_all(project)
 
     def apply_fails(*args: object, **kwargs: object) -> None:
         argv = ["/usr/bin/git", "apply", "--reject", "--exclude", ".git"]
@@ -380,7 +441,6 @@ def test_update_interrupted_exits_130_with_one_line(tmp_path: Path, monkeypatch:
 
     project = tmp_path / "demo"
     assert oauthgen("new", str(project), "--defaults")[0] == 0
-    _commit_all(project)
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
@@ -395,9 +455,3 @@ def test_update_interrupted_exits_130_with_one_line(tmp_path: Path, monkeypatch:
         "error: interrupted: the update may be half applied; `git status` shows what it changed "
         "(the project was clean before)\n"
     )
-
-
-def _commit_all(project: Path) -> None:
-    git(project, "init", "-q")
-    git(project, "add", "-A")
-    git(project, "commit", "-qm", "Generate")

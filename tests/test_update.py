@@ -166,9 +166,6 @@ def _generate(releases: Releases, release: Release, dest: Path) -> Path:
     result = _run([str(release.oauthgen), "new", str(dest), "--defaults"], releases)
     assert result.returncode == 0, result.stderr
     assert _answers(dest)["_commit"] == f"v{release.version}"
-    _git(dest, "init", "-q")
-    _git(dest, "add", "-A")
-    _git(dest, "commit", "-qm", "Generate")
     return dest
 
 

@@ -191,16 +191,20 @@ def new(
     access_minutes: AccessMinutes = None,
     refresh_days: RefreshDays = None,
     force: Annotated[bool, typer.Option("--force", help="Write into a non-empty folder.")] = False,
+    no_git: Annotated[
+        bool, typer.Option("--no-git", help="Make no git repository (`oauthgen update` needs the project in one).")
+    ] = False,
+    tree: Annotated[bool, typer.Option("--tree", help="Also print the tree of the files written.")] = False,
 ) -> None:
-    """Generate a new service in DEST."""
+    """Generate a new service in DEST, committed in a git repository of its own unless DEST is inside one."""
     from .rendering import generate
     from .report import show_generated
 
     with _reported(NOTHING_WRITTEN):
         answers, names = _given_answers(data_file, data, algorithm, storage, token_store, access_minutes, refresh_days)
     with _reported(NOTHING_WRITTEN, names):
-        generated = generate(dest, answers, defaults=defaults, force=force)
-    show_generated(generated)
+        generated = generate(dest, answers, defaults=defaults, force=force, repository=not no_git)
+    show_generated(generated, tree=tree)
 
 
 @app.command(cls=_AnswerCommand, rich_help_panel="Projects")

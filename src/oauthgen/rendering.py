@@ -1,8 +1,9 @@
 """Copier glue for both commands: rendering a new project, checking answers, and Copier's errors.
 
-`new` renders the template into a scratch folder, then moves it into place, so an invalid
-answer, a failure or Ctrl-C never leaves a half-written project behind. `update` checks
-changed answers here the same way, in Copier's pretend mode, before it changes anything.
+`new` renders the template into a scratch folder, makes its first commit there, then moves it
+into place, so an invalid answer, a failure or Ctrl-C never leaves a half-made project behind.
+`update` checks changed answers here the same way, in Copier's pretend mode, before it changes
+anything.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import yaml
 from .bundle import GitError, require_git
 from .errors import AnswerProblem, UsageProblem
 from .questions import check_answers, questions
+from .repository import Repository, enclosing_work_tree, first_commit
 from .template_store import TemplateSource, template_source
 
 ANSWERS_FILE = ".copier-answers.yml"
@@ -36,6 +38,7 @@ class Generated:
     path: Path
     answers: dict[str, Any]
     files: list[Path]
+    repository: Repository | None  # None with --no-git
 
 
 def check_destination(dest: Path, force: bool) -> None:
@@ -54,13 +57,15 @@ def check_can_answer(data: dict[str, Any], defaults: bool) -> None:
         raise UsageProblem(f"no terminal to ask for {', '.join(missing)}: pass --defaults or -d KEY=VALUE")
 
 
-def generate(dest: Path, data: dict[str, Any], *, defaults: bool, force: bool) -> Generated:
+def generate(dest: Path, data: dict[str, Any], *, defaults: bool, force: bool, repository: bool) -> Generated:
+    """Render the template into ``dest``; with ``repository``, leave it committed (see repository.py)."""
     from copier import run_copy
 
     check_answers(data)
     check_destination(dest, force)
     check_can_answer(data, defaults)
     require_git()  # Copier reads the template from a git bundle
+    enclosing = enclosing_work_tree(dest) if repository else None
     source = template_source()
     scratch_parent = _nearest_existing(dest.parent)
     scratch = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=scratch_parent))
@@ -79,10 +84,17 @@ def generate(dest: Path, data: dict[str, Any], *, defaults: bool, force: bool) -
         rendered = scratch / "project"
         files = sorted(path.relative_to(rendered) for path in rendered.rglob("*") if path.is_file())
         answers = yaml.safe_load((rendered / ANSWERS_FILE).read_text(encoding="utf-8"))
+        if not repository:
+            made = None
+        elif enclosing is not None:
+            made = Repository(enclosing, committed=False)
+        else:
+            message = f"Generate {answers['project_name']} with oauthgen {source.vcs_ref}"
+            made = Repository(dest, committed=True, stand_in_author=first_commit(rendered, message))
         _move_into_place(rendered, dest)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return Generated(dest, answers, files)
+    return Generated(dest, answers, files, made)
 
 
 def check_changed_answers(project: Path, data: dict[str, Any], source: TemplateSource) -> None:

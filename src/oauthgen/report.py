@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.panel import Panel
 from rich.table import Table
 from rich.tree import Tree
 
@@ -19,24 +19,50 @@ from .update import Updated
 console = Console()
 
 
-def show_generated(generated: Generated) -> None:
-    table = Table(title="Options", show_header=True, header_style="bold")
-    table.add_column("Question", no_wrap=True)
-    table.add_column("Answer")
+def show_generated(generated: Generated, tree: bool = False) -> None:
+    """The answers, what was written, and the next steps: short enough to read at a glance."""
+    _say("[bold]Answers[/]")
+    width = max(len(question.key) for question in questions())
     for question in questions():
-        table.add_row(question.key, str(generated.answers.get(question.key, "")))
-    console.print(table)
-    console.print(_file_tree(generated.path, generated.files))
+        _say(f"  {question.key:<{width}}  {escape(str(generated.answers.get(question.key, '')))}")
+    if tree:
+        console.print(_file_tree(generated.path, generated.files))
+    _say("")
+    for line in _written(generated):
+        _say(line)
+    _say("")
+    _say("[bold]Next steps[/]")
+    for step in _next_steps(generated):
+        _say(f"  {escape(step)}")
+
+
+def _written(generated: Generated) -> list[str]:
+    """What `new` wrote, and where the project's history is to be kept."""
+    written = f"Wrote {len(generated.files)} files to {escape(str(generated.path))}"
+    repository = generated.repository
+    if repository is None:
+        return [f"{written} (no git repository: `oauthgen update` needs the project committed in one)."]
+    if not repository.committed:
+        return [f"{written}, inside the git repository at {escape(str(repository.root))}: commit them there."]
+    lines = [f"{written} and committed them in a new git repository."]
+    if repository.stand_in_author:
+        lines.append(
+            f"git has no identity here: the first commit names {escape(repository.stand_in_author)} "
+            "(set user.name and user.email, then `git commit --amend --reset-author --no-edit`)."
+        )
+    return lines
+
+
+def _next_steps(generated: Generated) -> list[str]:
+    steps = [f"cd {shlex.quote(str(generated.path))}"]
+    if generated.repository is not None and not generated.repository.committed:
+        steps.append("git add -A . && git commit -m 'Generate with oauthgen' -- .   # so `oauthgen update` can run")
     package = generated.answers["package_name"]
-    steps = "\n".join(
-        [
-            f"cd {generated.path}",
-            "git init && git add -A && git commit -m 'Generate with oauthgen'   # so `oauthgen update` can run later",
-            f"python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/python -m {package} serve",
-            ".venv/bin/python -m pytest",
-        ]
-    )
-    console.print(Panel(escape(steps), title="Next steps", expand=False))
+    return [
+        *steps,
+        f"python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/python -m {package} serve",
+        ".venv/bin/python -m pytest",
+    ]
 
 
 def show_updated(updated: Updated) -> None:
