@@ -384,7 +384,7 @@ def _generate(options: Options, name: str, **answers: str) -> Path:
     dest = options.scratch / name
     data = [arg for key, value in {"package_name": PACKAGE, **answers}.items() for arg in ("-d", f"{key}={value}")]
     oauthgen = Path(sys.executable).parent / "oauthgen"
-    subprocess.run([str(oauthgen), "new", str(dest), "--defaults", *data], check=True, capture_output=True)
+    subprocess.run([str(oauthgen), "new", str(dest), "--defaults", "--no-git", *data], check=True, capture_output=True)
     return dest
 
 

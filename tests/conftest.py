@@ -1,9 +1,11 @@
-"""Isolation for every test run: a private HOME, so the per-user template store, git identity
-and Copier settings of the developer never leak in; and generated projects shared per session."""
+"""Isolation for every test run: a private HOME, so the per-user template store, git identity and
+Copier settings of the developer never leak in (set up in `pytest_configure`, removed in
+`pytest_unconfigure`); and generated projects shared per session."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -11,23 +13,44 @@ from typing import Any
 
 import pytest
 
-from oauthgen.bundle import copy_working_template, git
+from oauthgen.bundle import copy_working_template
 
-REPO = Path(__file__).resolve().parents[1]
+from .support import REPO
+from .support.git import git
 
-# Keep pip's cache when HOME moves, so virtual-environment tests don't download again.
-os.environ.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))
-_home = Path(tempfile.mkdtemp(prefix="oauthgen-test-home-"))
-(_home / ".gitconfig").write_text(
-    "[user]\n\tname = oauthgen tests\n\temail = tests@oauthgen.invalid\n"
-    "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n",
-    encoding="utf-8",
-)
-os.environ["HOME"] = str(_home)
-os.environ.pop("XDG_DATA_HOME", None)
-_settings = _home / "copier-settings.yml"
-_settings.write_text("{}\n", encoding="utf-8")
-os.environ["COPIER_SETTINGS_PATH"] = str(_settings)
+pytest_plugins = ("tests.support.browser",)  # the `browser` and `page` fixtures
+
+# What `pytest_configure` replaces in os.environ, and `pytest_unconfigure` puts back.
+_ISOLATED = ("HOME", "XDG_DATA_HOME", "COPIER_SETTINGS_PATH", "PIP_CACHE_DIR")
+_saved: dict[str, str | None] = {}
+_home: Path | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _home
+    _saved.update({name: os.environ.get(name) for name in _ISOLATED})
+    # Keep pip's cache when HOME moves, so virtual-environment tests don't download again.
+    os.environ.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))
+    _home = Path(tempfile.mkdtemp(prefix="oauthgen-test-home-"))
+    (_home / ".gitconfig").write_text(
+        "[user]\n\tname = oauthgen tests\n\temail = tests@oauthgen.invalid\n"
+        "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n",
+        encoding="utf-8",
+    )
+    (_home / "copier-settings.yml").write_text("{}\n", encoding="utf-8")
+    os.environ["HOME"] = str(_home)
+    os.environ.pop("XDG_DATA_HOME", None)
+    os.environ["COPIER_SETTINGS_PATH"] = str(_home / "copier-settings.yml")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for name, value in _saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    if _home is not None:
+        shutil.rmtree(_home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -11,10 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .helpers import PASSWORD, eventually, password_token, run_module, running_service
-from .servers import service_environment
+from .support.servers import service_environment
+from .support.services import PACKAGE, PASSWORD, eventually, password_token, run_module, running_service
 
-PACKAGE = "my_service"
 VARIANTS = [
     {"storage": "sqlite", "token_store": "database"},
     {"storage": "postgresql", "token_store": "redis"},

@@ -15,15 +15,15 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from packaging.version import Version
 
-from .conftest import REPO
-from .helpers import clone_working_tree
+from .support import REPO
+from .support.generator import QUESTIONS, recorded_answers, source_version
+from .support.git import clone_working_tree, git
 
 OLD_KEY, NEW_KEY = "author_name", "author"
 AUTHOR = "Ada Lovelace"
-DEFAULT_AUTHOR = yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))[OLD_KEY]["default"]
+DEFAULT_AUTHOR = QUESTIONS[OLD_KEY]["default"]
 
 
 class Oauthgen:
@@ -56,7 +56,7 @@ def test_renamed_question_keeps_the_answer_across_an_update(release_n: Oauthgen,
     # Without a migration, the update cannot know the old answer: the new question takes its default.
     without = release_n("update", str(lost))
     assert without.returncode == 0, without.stderr
-    assert _answers(lost)[NEW_KEY] == DEFAULT_AUTHOR
+    assert recorded_answers(lost)[NEW_KEY] == DEFAULT_AUTHOR
 
     _add_migration(release_n.source, version)
     result = release_n("update", str(kept))
@@ -64,12 +64,12 @@ def test_renamed_question_keeps_the_answer_across_an_update(release_n: Oauthgen,
     assert result.returncode == 0, result.stderr
     assert f"to v{version}." in result.stdout
     assert f"  {NEW_KEY}: (none) -> {AUTHOR}\n" in result.stdout
-    answers = _answers(kept)
+    answers = recorded_answers(kept)
     assert answers[NEW_KEY] == AUTHOR
     assert OLD_KEY not in answers
     assert answers["_commit"] == f"v{version}"
     assert f'authors = [{{ name = "{AUTHOR}"' in (kept / "pyproject.toml").read_text(encoding="utf-8")
-    assert _git(kept, "status", "--porcelain") == " M .copier-answers.yml\n", "only the answer's key changed"
+    assert git(kept, "status", "--porcelain") == " M .copier-answers.yml\n", "only the answer's key changed"
 
 
 def test_rename_answer_script_renames_only_that_key(tmp_path: Path) -> None:
@@ -88,10 +88,7 @@ def test_rename_answer_script_renames_only_that_key(tmp_path: Path) -> None:
 
 def _generate(oauthgen: Oauthgen, dest: Path) -> Path:
     result = oauthgen("new", str(dest), "--defaults", "-d", f"{OLD_KEY}={AUTHOR}")
-    assert result.returncode == 0, result.stderr
-    _git(dest, "init", "-q")
-    _git(dest, "add", "-A")
-    _git(dest, "commit", "-qm", "Generate")
+    assert result.returncode == 0, result.stderr  # and committed, in a repository of its own
     return dest
 
 
@@ -106,7 +103,7 @@ def _release_renaming_the_question(source: Path) -> str:
             renamed.append(path)
     assert len(renamed) >= 2, "the question and at least one use of it"
     pyproject = source / "pyproject.toml"
-    old = _version(pyproject)
+    old = source_version(source)
     release = Version(old).release
     new = f"{release[0]}.{release[1]}.{release[2] + 1}"
     pyproject.write_text(
@@ -138,17 +135,3 @@ def _rename(folder: Path, old: str, new: str, check: bool = True) -> subprocess.
         text=True,
         check=check,
     )
-
-
-def _version(pyproject: Path) -> str:
-    import tomllib
-
-    return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
-
-
-def _answers(project: Path) -> dict[str, object]:
-    return dict(yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8")))
-
-
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from .conftest import REPO
+from .support import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -18,7 +18,8 @@ def test_generator_benchmark_runs() -> None:
     )
 
     assert result.returncode == 0, result.stderr
-    assert "| `oauthgen new --defaults` |" in result.stdout
+    assert "| `oauthgen new --defaults --no-git` |" in result.stdout
+    assert "| `oauthgen new --defaults` (and its first commit) |" in result.stdout
 
 
 def test_service_benchmark_runs() -> None:

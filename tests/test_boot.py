@@ -16,10 +16,9 @@ import yaml
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from dotenv import dotenv_values
 
-from .conftest import REPO
-from .helpers import PASSWORD, password_token, run_module, running_service
+from .support import REPO
+from .support.services import PACKAGE, PASSWORD, password_token, run_module, running_service
 
-PACKAGE = "my_service"
 ALGORITHMS = yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))["jwt_algorithm"]["choices"]
 
 

@@ -13,10 +13,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from .containers import build, podman, podman_compose, slim_python_base
-from .helpers import PASSWORD, answers_ok, eventually, free_port
+from .support.containers import build, podman, podman_compose, slim_python_base
+from .support.ports import free_port
+from .support.services import PACKAGE, PASSWORD, answers_ok, eventually
 
-PACKAGE = "my_service"
 COMPOSED_IMAGE = "my-service"
 PLANTED = "planted-secret-" + secrets.token_hex(8)
 

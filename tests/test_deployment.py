@@ -18,10 +18,18 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from .helpers import PASSWORD, eventually, free_port, password_token, project_env, run_module, running_service
-from .servers import service_environment
+from .support.ports import free_port
+from .support.servers import service_environment
+from .support.services import (
+    PACKAGE,
+    PASSWORD,
+    eventually,
+    password_token,
+    project_env,
+    run_module,
+    running_service,
+)
 
-PACKAGE = "my_service"
 STORES = [
     {"storage": "sqlite", "token_store": "database"},
     {"storage": "postgresql", "token_store": "database"},

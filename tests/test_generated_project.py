@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .helpers import PASSWORD, password_token, project_env, run_own_tests, running_service
+from .support.services import PASSWORD, password_token, project_env, run_own_tests, running_service
 
 
 @pytest.mark.parametrize("answers", [{}, {"jwt_algorithm": "Ed25519"}], ids=["defaults", "Ed25519"])

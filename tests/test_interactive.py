@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -54,3 +55,24 @@ def test_prompts_are_answered_at_a_terminal(tmp_path: Path) -> None:
     assert answers["access_token_expire_minutes"] == 12
     assert answers["storage"] == "postgresql"
     assert answers["token_store"] == "database"
+
+
+def test_ctrl_c_at_a_prompt_exits_130_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "oauthgen", "new", str(tmp_path / "svc")],
+        cwd=str(tmp_path),
+        env={**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1"},
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(50, 200),
+    )
+    child.expect_exact(questions()[0].help)
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+
+    assert child.exitstatus == 130
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before)  # without the prompt's terminal controls
+    assert shown.strip().splitlines()[-1] == "error: interrupted: nothing was written"
+    assert list(tmp_path.iterdir()) == []

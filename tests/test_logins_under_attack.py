@@ -21,11 +21,10 @@ from redis import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from .helpers import PASSWORD, run_module, running_service
-from .servers import REDIS_URL, service_environment
-from .test_oauth_clients import hidden_fields
+from .support.browser import hidden_fields
+from .support.servers import REDIS_URL, service_environment
+from .support.services import PACKAGE, PASSWORD, run_module, running_service
 
-PACKAGE = "my_service"
 VARIANTS = {
     "sqlite": {"storage": "sqlite", "token_store": "database"},
     "postgresql": {"storage": "postgresql", "token_store": "database"},

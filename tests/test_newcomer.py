@@ -6,9 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import REPO
-from .helpers import clone_working_tree
-from .test_update import _git
+from .support import REPO
+from .support.git import clone_working_tree, git
 
 DEFAULT_VARIANT = "tests/test_template.py::test_variant_renders_clean[HS256-sqlite-database-0-5]"
 
@@ -19,9 +18,9 @@ def test_a_nested_repository_in_the_checkout_does_not_break_rendering(tmp_path: 
     nested = checkout / "demo"
     nested.mkdir()
     (nested / "README.md").write_text("a project of its own\n", encoding="utf-8")
-    _git(nested, "init", "-q")
-    _git(nested, "add", "-A")
-    _git(nested, "commit", "-qm", "Generate")
+    git(nested, "init", "-q")
+    git(nested, "add", "-A")
+    git(nested, "commit", "-qm", "Generate")
     (checkout / "scratch.txt").write_text("an untracked file\n", encoding="utf-8")
 
     result = subprocess.run(

@@ -4,14 +4,10 @@ metadata alone, and a user signs in and consents in real headless Chromium."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
-from html.parser import HTMLParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -20,23 +16,11 @@ import httpx
 import pytest
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import OAuth2Client, OAuthError
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from .helpers import PASSWORD, run_module, running_service
+from .support.browser import callback_server, hidden_fields
+from .support.services import PACKAGE, PASSWORD, USERNAME, run_module, running_service
 
-PACKAGE = "my_service"
-USERNAME = "alice"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-# Locally, a developer without Chromium may skip the browser tests on purpose; CI never does.
-SKIP_BROWSER = os.environ.get("OAUTHGEN_SKIP_BROWSER_TESTS") == "1" and not os.environ.get("CI")
 # Never contacted: the HTTP-only flow reads the redirect from the Location header.
 DASHBOARD_REDIRECT_URI = "https://dashboard.example.com/callback"
 ALL_GRANT_TYPES = ("authorization_code", "client_credentials", "password", "refresh_token")
@@ -246,32 +230,6 @@ def test_introspection_reveals_nothing_to_strangers(service: Service, dashboard:
         assert impostor.introspect_token(endpoint, token=token["access_token"]).status_code == 401
 
 
-class _Forms(HTMLParser):
-    """Every form of a page: its action and its hidden fields."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[tuple[str, dict[str, str]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        if tag == "form":
-            self.forms.append((attributes.get("action") or "", {}))
-        elif tag == "input" and attributes.get("type") == "hidden" and self.forms:
-            self.forms[-1][1][attributes["name"] or ""] = attributes.get("value") or ""
-
-
-def hidden_fields(page: httpx.Response, action_path: str) -> tuple[str, dict[str, str]]:
-    """The action and hidden fields of the page's form that posts to `action_path`."""
-    assert page.status_code == 200, page.text
-    assert page.headers["content-type"].startswith("text/html")
-    parser = _Forms()
-    parser.feed(page.text)
-    forms = [(action, fields) for action, fields in parser.forms if urlsplit(action).path == action_path]
-    assert len(forms) == 1, f"no single form posting to {action_path}:\n{page.text}"
-    return forms[0]
-
-
 def test_authorization_code_over_plain_http_and_a_code_replay(service: Service, dashboard: OAuth2Client) -> None:
     verifier = generate_token(48)
     url, state = dashboard.create_authorization_url(service.metadata["authorization_endpoint"], code_verifier=verifier)
@@ -306,58 +264,6 @@ def test_authorization_code_over_plain_http_and_a_code_replay(service: Service, 
     assert replayed == "invalid_grant"
     # RFC 6749 §4.1.2: the tokens already issued from a code used twice are revoked.
     assert protected(service, token["access_token"]).status_code == 401
-
-
-@contextmanager
-def callback_server() -> Iterator[tuple[str, list[str]]]:
-    """A client's redirect endpoint on a loopback port: it records each callback's query string."""
-    queries: list[str] = []
-
-    class Callback(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            path, _, query = self.path.partition("?")
-            if path == "/callback":
-                queries.append(query)
-            body = b"done"
-            self.send_response(200 if path == "/callback" else 404)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Callback)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/callback", queries
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: install Debian's chromium, or set OAUTHGEN_SKIP_BROWSER_TESTS=1 locally"
-        if SKIP_BROWSER:
-            pytest.skip(message)
-        pytest.fail(message)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from authlib.jose import JsonWebKey, jwt
 from authlib.oidc.core import CodeIDToken
 from playwright.sync_api import Page, expect
 
-from .helpers import PASSWORD, run_module, running_service
-from .test_oauth_clients import PACKAGE, USERNAME, browser, callback_server, hidden_fields, page  # noqa: F401
+from .support.browser import callback_server, hidden_fields
+from .support.services import PACKAGE, PASSWORD, USERNAME, run_module, running_service
 
 REDIRECT_URI = "https://rp.example.com/auth"
 SIGNED_OUT_URI = "https://rp.example.com/bye"
@@ -157,7 +157,7 @@ def test_an_authlib_relying_party_signs_a_user_in(
 
 def test_a_browser_user_signs_in_reads_userinfo_and_signs_out(
     boot_provider: Callable[..., Provider],
-    page: Page,  # noqa: F811
+    page: Page,
 ) -> None:
     provider = boot_provider(jwt_algorithm="ES256")
     configuration = provider.configuration

@@ -13,10 +13,17 @@ import pytest
 from redis import Redis
 from sqlalchemy.engine import make_url
 
-from .helpers import PASSWORD, eventually, password_token, run_module, run_own_tests, running_service
-from .servers import REDIS_URL, SERVER_URLS, TcpProxy, require, service_environment
+from .support.servers import REDIS_URL, SERVER_URLS, TcpProxy, require, service_environment
+from .support.services import (
+    PACKAGE,
+    PASSWORD,
+    eventually,
+    password_token,
+    run_module,
+    run_own_tests,
+    running_service,
+)
 
-PACKAGE = "my_service"
 VARIANTS = [
     {"storage": "postgresql", "token_store": "database", "jwt_algorithm": "ES256"},
     {"storage": "mysql", "token_store": "database", "jwt_algorithm": "HS256"},

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import REPO
+from .support import REPO
+from .support.generator import asked as _asked
 
 QUESTIONS = yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))
 ALGORITHMS = QUESTIONS["jwt_algorithm"]["choices"]
@@ -170,10 +171,6 @@ def test_local_state_is_ignored_by_git(make_project: Callable[..., Path]) -> Non
 
     assert ".env" in ignored
     assert "var/" in ignored
-
-
-def _asked(spec: object) -> bool:
-    return isinstance(spec, dict) and spec.get("when") is not False
 
 
 def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:

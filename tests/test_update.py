@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 from packaging.version import Version
 
-from .conftest import REPO
-from .helpers import clone_working_tree
+from .support import REPO
+from .support.generator import recorded_answers as _answers
+from .support.generator import source_version as _version
+from .support.git import clone_working_tree
+from .support.git import git as _git
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("update")]
 
@@ -164,16 +166,7 @@ def _generate(releases: Releases, release: Release, dest: Path) -> Path:
     result = _run([str(release.oauthgen), "new", str(dest), "--defaults"], releases)
     assert result.returncode == 0, result.stderr
     assert _answers(dest)["_commit"] == f"v{release.version}"
-    _git(dest, "init", "-q")
-    _git(dest, "add", "-A")
-    _git(dest, "commit", "-qm", "Generate")
     return dest
-
-
-def _version(source: Path) -> str:
-    import tomllib
-
-    return str(tomllib.loads((source / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"])
 
 
 def _build_wheel(source: Path, dist: Path) -> Path:
@@ -201,11 +194,3 @@ def _run(command: list[str], releases: Releases, cwd: Path | None = None) -> sub
     return subprocess.run(
         command, cwd=cwd, env=releases.env(), capture_output=True, text=True, timeout=300, check=False
     )
-
-
-def _answers(project: Path) -> dict[str, object]:
-    return dict(yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8")))
-
-
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout

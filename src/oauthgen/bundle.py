@@ -28,11 +28,24 @@ from packaging.version import InvalidVersion, Version
 TEMPLATE_PATHS = ("copier.yml", "template", "migrations")  # what a template version is made of
 REQUIRED_PATHS = ("copier.yml", "template")  # what every version has; early ones had no migrations
 WORKING_TREE = "WORKING-TREE"
+# Variables that point git at another repository than the folder it runs in (git sets some for its
+# hooks): every command here means the repository in its `cwd`, never the one a caller is in.
+_ELSEWHERE = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+)
+# Who oauthgen commits as when no one else is named: the bundle's commits, and a new project's first
+# commit on a machine where git has no identity configured.
+OAUTHGEN_NAME, OAUTHGEN_EMAIL = "oauthgen", "oauthgen@localhost"
 _IDENTITY = {
-    "GIT_AUTHOR_NAME": "oauthgen",
-    "GIT_AUTHOR_EMAIL": "oauthgen@localhost",
-    "GIT_COMMITTER_NAME": "oauthgen",
-    "GIT_COMMITTER_EMAIL": "oauthgen@localhost",
+    "GIT_AUTHOR_NAME": OAUTHGEN_NAME,
+    "GIT_AUTHOR_EMAIL": OAUTHGEN_EMAIL,
+    "GIT_COMMITTER_NAME": OAUTHGEN_NAME,
+    "GIT_COMMITTER_EMAIL": OAUTHGEN_EMAIL,
 }
 
 
@@ -42,6 +55,18 @@ class BundleError(Exception):
 
 class GitError(Exception):
     """A git command failed; the message quotes the command and what git said."""
+
+
+class GitMissing(GitError):
+    """git itself is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__("git is not installed (no `git` on PATH); oauthgen needs it for its template and projects")
+
+
+def require_git() -> None:
+    if shutil.which("git") is None:
+        raise GitMissing
 
 
 @dataclass(frozen=True)
@@ -56,15 +81,19 @@ class Release:
 
 
 def git(cwd: Path, *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None) -> bytes:
-    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})}
-    result = subprocess.run(
-        ["git", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", *args],
-        cwd=cwd,
-        env=full_env,
-        input=stdin,
-        capture_output=True,
-        check=False,
-    )
+    inherited = {name: value for name, value in os.environ.items() if name not in _ELSEWHERE}
+    try:
+        result = subprocess.run(
+            ["git", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", *args],
+            cwd=cwd,
+            env={**inherited, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
+            input=stdin,
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        require_git()
+        raise
     if result.returncode != 0:
         raise GitError(f"git {' '.join(args)} failed: {result.stderr.decode(errors='replace').strip()}")
     return result.stdout
@@ -77,16 +106,7 @@ def project_version(pyproject: bytes) -> str:
 def releases(repo: Path) -> list[Release]:
     """Every released version in first-parent history, then the working tree's version."""
     found: list[Release] = []
-    has_head = (
-        subprocess.run(
-            ["git", "rev-parse", "--verify", "-q", "HEAD"],
-            cwd=repo,
-            capture_output=True,
-            check=False,
-        ).returncode
-        == 0
-    )
-    if has_head:
+    if _has_head(repo):
         changes = git(repo, "log", "--first-parent", "--reverse", "--format=%H", "--", "pyproject.toml").split()
         firsts: list[tuple[str, str]] = []  # (version, first commit that carries it)
         for commit in (c.decode() for c in changes):
@@ -153,6 +173,16 @@ def copy_working_template(repo: Path, destination: Path) -> None:
         if origin.is_file():  # a tracked file deleted in the working tree is left out
             (destination / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(origin, destination / relative)
+
+
+def _has_head(repo: Path) -> bool:
+    try:
+        git(repo, "rev-parse", "--verify", "-q", "HEAD")
+    except GitMissing:
+        raise
+    except GitError:
+        return False
+    return True
 
 
 def _has_template(repo: Path, commit: str) -> bool:

@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from .errors import UsageProblem
-from .source import copier_yml
+from .errors import AnswerProblem, UsageProblem
+from .template_store import copier_yml
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,12 @@ def questions(path: Path | None = None) -> tuple[Question, ...]:
     return tuple(found)
 
 
+def question(key: str) -> Question:
+    return {question.key: question for question in questions()}[key]
+
+
 def choices_of(key: str) -> tuple[str, ...]:
-    return next((question.choices for question in questions() if question.key == key), ())
+    return question(key).choices
 
 
 def check_answers(data: dict[str, Any]) -> None:
@@ -68,9 +72,9 @@ def check_answers(data: dict[str, Any]) -> None:
     known = {question.key: question for question in questions()}
     for key, value in data.items():
         if key not in known:
-            raise UsageProblem(f"{key}: unknown option (run `oauthgen options` to list them)")
+            raise AnswerProblem(key, "unknown option (run `oauthgen options` to list them)")
         if known[key].type == "int" and not _is_int(value):
-            raise UsageProblem(f"{key}: {value!r} is not a whole number")
+            raise AnswerProblem(key, f"{value!r} is not a whole number")
 
 
 def _is_int(value: Any) -> bool:

@@ -3,39 +3,66 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.panel import Panel
 from rich.table import Table
 from rich.tree import Tree
 
-from .generate import Generated
 from .questions import questions
+from .rendering import NAMED_AFTER_FOLDER, Generated
 from .update import Updated
 
 console = Console()
 
 
-def show_generated(generated: Generated) -> None:
-    table = Table(title="Options", show_header=True, header_style="bold")
-    table.add_column("Question", no_wrap=True)
-    table.add_column("Answer")
+def show_generated(generated: Generated, tree: bool = False) -> None:
+    """The answers, what was written, and the next steps: short enough to read at a glance."""
+    _say("[bold]Answers[/]")
+    width = max(len(question.key) for question in questions())
     for question in questions():
-        table.add_row(question.key, str(generated.answers.get(question.key, "")))
-    console.print(table)
-    console.print(_file_tree(generated.path, generated.files))
+        _say(f"  {question.key:<{width}}  {escape(str(generated.answers.get(question.key, '')))}")
+    if tree:
+        console.print(_file_tree(generated.path, generated.files))
+    _say("")
+    for line in _written(generated):
+        _say(line)
+    _say("")
+    _say("[bold]Next steps[/]")
+    for step in _next_steps(generated):
+        _say(f"  {escape(step)}")
+
+
+def _written(generated: Generated) -> list[str]:
+    """What `new` wrote, and where the project's history is to be kept."""
+    written = f"Wrote {len(generated.files)} files to {escape(str(generated.path))}"
+    repository = generated.repository
+    if repository is None:
+        return [f"{written} (no git repository: `oauthgen update` needs the project committed in one)."]
+    if not repository.committed:
+        return [f"{written}, inside the git repository at {escape(str(repository.root))}: commit them there."]
+    lines = [f"{written} and committed them in a new git repository."]
+    if repository.stand_in_author:
+        lines.append(
+            f"git has no identity here: the first commit names {escape(repository.stand_in_author)} "
+            "(set user.name and user.email, then `git commit --amend --reset-author --no-edit`)."
+        )
+    return lines
+
+
+def _next_steps(generated: Generated) -> list[str]:
+    steps = [f"cd {shlex.quote(str(generated.path))}"]
+    if generated.repository is not None and not generated.repository.committed:
+        steps.append("git add -A . && git commit -m 'Generate with oauthgen' -- .   # so `oauthgen update` can run")
     package = generated.answers["package_name"]
-    steps = "\n".join(
-        [
-            f"cd {generated.path}",
-            "git init && git add -A && git commit -m 'Generate with oauthgen'   # so `oauthgen update` can run later",
-            f"python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/python -m {package} serve",
-            ".venv/bin/python -m pytest",
-        ]
-    )
-    console.print(Panel(escape(steps), title="Next steps", expand=False))
+    return [
+        *steps,
+        f"python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/python -m {package} serve",
+        ".venv/bin/python -m pytest",
+    ]
 
 
 def show_updated(updated: Updated) -> None:
@@ -69,24 +96,30 @@ def show_options(as_json: bool) -> None:
     if as_json:
         print(json.dumps([question.as_dict() for question in questions()], indent=2))
         return
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("Key", no_wrap=True)
-    for column in ("Type", "Choices", "Default", "Help"):
-        table.add_column(column)
+    # Two columns, so that an 80-column terminal leaves the descriptions room to wrap.
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", leading=1)
+    table.add_column("Question", no_wrap=True)
+    table.add_column("Meaning, choices and default")
     for question in questions():
-        default = "(derived)" if question.derived else str(question.default)
-        table.add_row(question.key, question.type, " ".join(question.choices) or "-", default, question.help)
+        lines = [escape(question.help)]
+        if question.choices:
+            lines.append(f"Choices: {' '.join(question.choices)}")
+        default = "derived from the answers before it" if question.derived else escape(str(question.default))
+        if question.key == NAMED_AFTER_FOLDER:
+            default = f"the project folder's name ({default} for a plain `copier copy`)"
+        lines.append(f"Default: {default}" + (" (a whole number)" if question.type == "int" else ""))
+        table.add_row(question.key, "\n".join(lines))
     console.print(table)
 
 
 def _file_tree(root: Path, files: list[Path]) -> Tree:
-    tree = Tree(f"[bold]{root}[/]")
+    tree = Tree(f"[bold]{escape(str(root))}[/]")
     branches: dict[Path, Tree] = {Path(): tree}
     for file in files:
         for parent in reversed(file.parents[:-1]):
             if parent not in branches:
-                branches[parent] = branches[parent.parent].add(f"{parent.name}/")
-        branches[file.parent].add(file.name)
+                branches[parent] = branches[parent.parent].add(f"{escape(parent.name)}/")
+        branches[file.parent].add(escape(file.name))
     return tree
 
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import yaml
 
-from .bundle import GitError, git
+from .bundle import GitError, git, require_git
 from .errors import UsageProblem
-from .generate import ANSWERS_FILE, check_changed_answers, copier_problems
 from .moved_modules import Carried, moves_followed
-from .source import has_revision, store_path, template_source
+from .rendering import ANSWERS_FILE, check_changed_answers, copier_problems
+from .template_store import has_revision, store_path, template_source
 
 CONFLICT_MARKERS = ("<<<<<<< ", ">>>>>>> ")
 
@@ -37,6 +37,7 @@ def update(project: Path, data: dict[str, Any] | None = None) -> Updated:
     """
     from copier import run_update
 
+    require_git()
     project = project.resolve()
     _check_repository(project)
     answers = _read_answers(project)

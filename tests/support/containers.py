@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).parent
+CONTAINER_FILES = Path(__file__).parents[1] / "container"  # the stand-in base image's build context
 DEBIAN_PYTHON = "localhost/debian-python:bookworm"
 SLIM_PYTHON = "localhost/oauthgen-python-slim:test"
 # rlimits cannot be set here, and crun fails on these hosts' cgroups: runc works.
@@ -99,10 +99,10 @@ def slim_python_base() -> str:
             shutil.rmtree(rootfs, ignore_errors=True)
     if not has_image(SLIM_PYTHON):
         build(
-            HERE / "container",
+            CONTAINER_FILES,
             SLIM_PYTHON,
             "--file",
-            str(HERE / "container" / "slim.Containerfile"),
+            str(CONTAINER_FILES / "slim.Containerfile"),
             "--build-arg",
             f"DEBIAN_PYTHON={DEBIAN_PYTHON}",
         )

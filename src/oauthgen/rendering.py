@@ -1,7 +1,9 @@
-"""`oauthgen new`: render the template into a scratch folder, then move it into place.
+"""Copier glue for both commands: rendering a new project, checking answers, and Copier's errors.
 
-Rendering aside means an invalid answer, a failure or Ctrl-C never leaves a half-written
-project behind.
+`new` renders the template into a scratch folder, makes its first commit there, then moves it
+into place, so an invalid answer, a failure or Ctrl-C never leaves a half-made project behind.
+`update` checks changed answers here the same way, in Copier's pretend mode, before it changes
+anything.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ from typing import Any
 
 import yaml
 
-from .errors import UsageProblem
+from .bundle import GitError, require_git
+from .errors import AnswerProblem, UsageProblem
 from .questions import check_answers, questions
-from .source import TemplateSource, template_source
+from .repository import Repository, enclosing_work_tree, first_commit
+from .template_store import TemplateSource, template_source
 
 ANSWERS_FILE = ".copier-answers.yml"
+NAMED_AFTER_FOLDER = "project_name"  # `new` offers the destination folder's name as its default
 _COPIER_ANSWER_ERROR = re.compile(
     r"^(?:Validation error for question|Invalid choice for) '(?P<key>[^']+)': (?P<reason>.*)$", re.S
 )
@@ -33,6 +38,7 @@ class Generated:
     path: Path
     answers: dict[str, Any]
     files: list[Path]
+    repository: Repository | None  # None with --no-git
 
 
 def check_destination(dest: Path, force: bool) -> None:
@@ -51,12 +57,15 @@ def check_can_answer(data: dict[str, Any], defaults: bool) -> None:
         raise UsageProblem(f"no terminal to ask for {', '.join(missing)}: pass --defaults or -d KEY=VALUE")
 
 
-def generate(dest: Path, data: dict[str, Any], *, defaults: bool, force: bool) -> Generated:
+def generate(dest: Path, data: dict[str, Any], *, defaults: bool, force: bool, repository: bool) -> Generated:
+    """Render the template into ``dest``; with ``repository``, leave it committed (see repository.py)."""
     from copier import run_copy
 
     check_answers(data)
     check_destination(dest, force)
     check_can_answer(data, defaults)
+    require_git()  # Copier reads the template from a git bundle
+    enclosing = enclosing_work_tree(dest) if repository else None
     source = template_source()
     scratch_parent = _nearest_existing(dest.parent)
     scratch = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=scratch_parent))
@@ -66,7 +75,7 @@ def generate(dest: Path, data: dict[str, Any], *, defaults: bool, force: bool) -
                 source.src_path,
                 scratch / "project",
                 data=data,
-                user_defaults={"project_name": dest.resolve().name},
+                user_defaults={NAMED_AFTER_FOLDER: dest.resolve().name},
                 vcs_ref=source.vcs_ref,
                 defaults=defaults,
                 quiet=True,
@@ -75,10 +84,17 @@ def generate(dest: Path, data: dict[str, Any], *, defaults: bool, force: bool) -
         rendered = scratch / "project"
         files = sorted(path.relative_to(rendered) for path in rendered.rglob("*") if path.is_file())
         answers = yaml.safe_load((rendered / ANSWERS_FILE).read_text(encoding="utf-8"))
+        if not repository:
+            made = None
+        elif enclosing is not None:
+            made = Repository(enclosing, committed=False)
+        else:
+            message = f"Generate {answers['project_name']} with oauthgen {source.vcs_ref}"
+            made = Repository(dest, committed=True, stand_in_author=first_commit(rendered, message))
         _move_into_place(rendered, dest)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return Generated(dest, answers, files)
+    return Generated(dest, answers, files, made)
 
 
 def check_changed_answers(project: Path, data: dict[str, Any], source: TemplateSource) -> None:
@@ -103,25 +119,32 @@ def check_changed_answers(project: Path, data: dict[str, Any], source: TemplateS
 
 @contextmanager
 def copier_problems() -> Iterator[None]:
-    """Copier's complaints about answers and input, as one-line usage problems."""
+    """Copier's complaints about answers and input as one-line usage problems, and the git commands
+    it runs (through plumbum) that fail as GitError. Ctrl-C at a prompt stays a KeyboardInterrupt."""
     from copier.errors import CopierError, InteractiveSessionError
+    from plumbum.commands.processes import ProcessExecutionError
 
     try:
         yield
+    except KeyboardInterrupt:  # Copier's CopierAnswersInterrupt is a CopierError too
+        raise
     except InteractiveSessionError as exc:
         raise UsageProblem(f"no terminal to ask the remaining questions ({exc}): pass --defaults") from None
     except ValueError as exc:
-        raise UsageProblem(_answer_error(exc)) from None
+        raise _answer_problem(exc) from None
     except CopierError as exc:
         raise UsageProblem(" ".join(str(exc).split())) from None
+    except ProcessExecutionError as exc:
+        command = " ".join(["git", *map(str, exc.argv[1:])])
+        raise GitError(f"{command} failed: {str(exc.stderr).strip()}") from None
 
 
-def _answer_error(exc: ValueError) -> str:
+def _answer_problem(exc: ValueError) -> UsageProblem:
     message = " ".join(str(exc).split())
     match = _COPIER_ANSWER_ERROR.match(message)
     if match:
-        return f"{match['key']}: {match['reason']}"
-    return message
+        return AnswerProblem(match["key"], match["reason"])
+    return UsageProblem(message)
 
 
 def _nearest_existing(path: Path) -> Path:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,13 +13,11 @@ from pathlib import Path
 
 import httpx
 
+from .ports import free_port
+
+PACKAGE = "my_service"  # the package a project generated with the default answers has
+USERNAME = "alice"  # the user the client tests sign in as
 PASSWORD = "correct horse battery staple"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def project_env(project: Path | None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -142,23 +138,3 @@ def password_token(base_url: str, username: str, password: str = PASSWORD) -> ht
         data={"grant_type": "password", "username": username, "password": password},
         timeout=10,
     )
-
-
-def clone_working_tree(repo: Path, dest: Path) -> Path:
-    """A clone of ``repo`` whose last commit is its working tree as it is now."""
-
-    def git(cwd: Path, *args: str) -> str:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
-
-    git(repo, "clone", "-q", "--no-hardlinks", str(repo), str(dest))
-    listed = git(repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
-    for relative in filter(None, listed):
-        if (repo / relative).is_file():
-            (dest / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(repo / relative, dest / relative)
-        elif (dest / relative).exists():
-            (dest / relative).unlink()
-    git(dest, "add", "-A")
-    if git(dest, "status", "--porcelain"):
-        git(dest, "commit", "-qm", "Working tree under test")
-    return dest

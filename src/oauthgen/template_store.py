@@ -1,4 +1,4 @@
-"""Where the template comes from, in a way that keeps generated projects updatable.
+"""The per-user template store: where the template comes from, in a way that keeps projects updatable.
 
 Projects record ``_src_path`` and ``_commit``. Both must stay valid when oauthgen is upgraded
 or reinstalled into another virtual environment, so projects never point into site-packages:
@@ -76,13 +76,18 @@ def template_source() -> TemplateSource:
             # A checkout's current version is still moving: its tag follows the working tree.
             sync_store(bundle, refresh=tag)
         return TemplateSource(store_reference(store_path()), tag)
-    packaged = Path(str(resources.files("oauthgen") / PACKAGED / "template.bundle"))
+    packaged = packaged_bundle()
     if not packaged.is_file():
         raise UsageProblem(f"this oauthgen install has no template bundle ({packaged}); reinstall oauthgen")
     if not _synced_before(packaged):
         sync_store(packaged)
         _remember_sync(packaged)
     return TemplateSource(store_reference(store_path()), f"v{__version__}")
+
+
+def packaged_bundle() -> Path:
+    """The bundle of template versions an installed wheel ships (hatch_build.py puts it there)."""
+    return Path(str(resources.files("oauthgen") / PACKAGED / "template.bundle"))
 
 
 def sync_store(bundle: Path, refresh: str | None = None) -> None:
