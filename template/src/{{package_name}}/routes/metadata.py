@@ -11,12 +11,12 @@ from fastapi.responses import JSONResponse
 from ..accounts.profiles import CLAIMS_SUPPORTED
 from ..config import Settings
 from ..deps import IssuerDep, SettingsDep
+from ..oauth.authorization_requests import PROMPTS
 from ..oauth.client_auth import AUTH_METHODS
 from ..oauth.grants.supported import offered_grant_types
 from ..oauth.pkce import METHOD
 from ..oauth.scopes import SCOPES
 from ..tokens.id_tokens import ALGORITHMS as ID_TOKEN_ALGORITHMS
-from .authorize import PROMPTS
 
 router = APIRouter(tags=["discovery"])
 # Read by every client at start: cacheable, but not for long, so a new endpoint or key shows soon.

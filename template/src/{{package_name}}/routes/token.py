@@ -1,4 +1,8 @@
-"""The token endpoint (RFC 6749 §3.2): authenticate the client, run the grant, issue the tokens."""
+"""The token endpoint (RFC 6749 §3.2): authenticate the client, run the grant, issue the tokens.
+
+Every error is an `OAuthError`, raised here, by client authentication or by the grant, and answered
+as RFC 6749 §5.2 says by the application's error handlers; so is a form that cannot be read.
+"""
 
 from typing import Annotated
 
@@ -22,8 +26,8 @@ from ..deps import (
 )
 from ..errors import NO_STORE, InvalidRequest, UnsupportedGrantType
 from ..oauth.client_auth import authenticate_client
-from ..oauth.grants import Context, Grant, TokenRequest
-from ..oauth.grants.supported import EXCHANGES, offered_grant_types
+from ..oauth.grants import Context, Grant, TokenForm, TokenRequest
+from ..oauth.grants.supported import EXCHANGES, Exchange, offered_grant_types
 from ..storage.models import Client
 from ..storage.token_store import TokenStore
 from ..tokens.access_tokens import issue_access_token
@@ -45,6 +49,7 @@ class TokenResponse(BaseModel):
 @router.post("/token", name="token", response_model=TokenResponse, response_model_exclude_none=True)
 async def token(
     request: Request,
+    form: Annotated[TokenForm, Form()],
     session: SessionDep,
     store: TokenStoreDep,
     settings: SettingsDep,
@@ -53,14 +58,6 @@ async def token(
     passwords: PasswordHasherDep,
     issuer: IssuerDep,
     audience: AudienceDep,
-    grant_type: Annotated[str | None, Form()] = None,
-    username: Annotated[str | None, Form()] = None,
-    password_: Annotated[str | None, Form(alias="password")] = None,
-    scope: Annotated[str | None, Form()] = None,
-    code: Annotated[str | None, Form()] = None,
-    redirect_uri: Annotated[str | None, Form()] = None,
-    code_verifier: Annotated[str | None, Form()] = None,
-    refresh_token_: Annotated[str | None, Form(alias="refresh_token")] = None,
 ) -> JSONResponse:
     """Exchange a grant for tokens.
 
@@ -68,28 +65,10 @@ async def token(
     client (REQUIRE_CLIENT_FOR_PASSWORD_GRANT). While the service is checking as many passwords
     as it can, further password logins get `503` with `Retry-After` at once.
     """
-    form = await request.form()
-    repeated = sorted(name for name in set(form.keys()) if len(form.getlist(name)) > 1)
-    if repeated:
-        raise InvalidRequest(f"Repeated parameter: {', '.join(repeated)}")
+    await _refuse_repeated_parameters(request)
     client = await authenticate_client(request, session)
-    if not grant_type:
-        raise InvalidRequest("grant_type is required")
-    exchange = EXCHANGES.get(grant_type)
-    if exchange is None or grant_type not in offered_grant_types(settings):
-        raise UnsupportedGrantType(f"Unsupported grant_type: {grant_type}")
-    token_request = TokenRequest(
-        grant_type=grant_type,
-        client=client,
-        client_address=client_address(request),
-        scope=scope,
-        username=username,
-        password=password_,
-        code=code,
-        redirect_uri=redirect_uri,
-        code_verifier=code_verifier,
-        refresh_token=refresh_token_,
-    )
+    exchange = _exchange(form.grant_type, settings)
+    token_request = TokenRequest(form, client, client_address(request))
     grant = await exchange(token_request, Context(session, store, settings, passwords))
     lifetime = settings.access_token_seconds
     access_token = issue_access_token(
@@ -112,6 +91,25 @@ async def token(
         refresh_token=await _refresh_token(store, settings, grant),
     )
     return JSONResponse(body.model_dump(exclude_none=True), headers=NO_STORE)
+
+
+async def _refuse_repeated_parameters(request: Request) -> None:
+    # RFC 6749 §3.2: a parameter sent twice fails the request, whatever its name. The form model
+    # keeps one value of each; the form itself, already read, has them all.
+    form = await request.form()
+    repeated = sorted(name for name in set(form.keys()) if len(form.getlist(name)) > 1)
+    if repeated:
+        raise InvalidRequest(f"Repeated parameter: {', '.join(repeated)}")
+
+
+def _exchange(grant_type: str | None, settings: Settings) -> Exchange:
+    """The grant GRANT_TYPE names, when this service offers it."""
+    if not grant_type:
+        raise InvalidRequest("grant_type is required")
+    exchange = EXCHANGES.get(grant_type)
+    if exchange is None or grant_type not in offered_grant_types(settings):
+        raise UnsupportedGrantType(f"Unsupported grant_type: {grant_type}")
+    return exchange
 
 
 async def _id_token(

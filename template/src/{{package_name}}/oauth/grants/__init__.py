@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...accounts.passwords import PasswordHasher
@@ -14,21 +15,30 @@ from ...storage.token_store import TokenStore
 FIRST_PARTY_CLIENT_ID = "first-party"
 
 
-@dataclass(frozen=True, slots=True)
-class TokenRequest:
-    """The token endpoint's form (RFC 6749 §4), and the client that authenticated, if any."""
+class TokenForm(BaseModel):
+    """The token request's parameters (RFC 6749 §4.1.3, §4.3.2, §4.4.2, §6): each grant reads those it
+    needs. Client authentication reads `client_id` and `client_secret` from the same form (§2.3.1)."""
 
-    grant_type: str
-    client: Client | None
-    # The caller's address: the peer's, or the one a trusted proxy forwarded (FORWARDED_ALLOW_IPS).
-    client_address: str
-    scope: str | None = None
+    model_config = ConfigDict(frozen=True)
+
+    grant_type: str | None = None
     username: str | None = None
     password: str | None = None
+    scope: str | None = None
     code: str | None = None
     redirect_uri: str | None = None
     code_verifier: str | None = None
     refresh_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRequest:
+    """A token request: its form, and the client that authenticated, if any."""
+
+    form: TokenForm
+    client: Client | None
+    # The caller's address: the peer's, or the one a trusted proxy forwarded (FORWARDED_ALLOW_IPS).
+    client_address: str
 
 
 @dataclass(frozen=True, slots=True)

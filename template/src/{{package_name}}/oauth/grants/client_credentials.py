@@ -21,5 +21,5 @@ async def exchange(request: TokenRequest, _context: Context) -> Grant:
     return Grant(
         subject=CLIENT_SUBJECT_PREFIX + client.client_id,
         client_id=client.client_id,
-        scopes=settle_scopes(request.scope, client.allowed_scopes),
+        scopes=settle_scopes(request.form.scope, client.allowed_scopes),
     )

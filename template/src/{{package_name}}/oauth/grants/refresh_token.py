@@ -13,7 +13,7 @@ GRANT_TYPE = "refresh_token"
 
 
 async def exchange(request: TokenRequest, context: Context) -> Grant:
-    if not request.refresh_token:
+    if not request.form.refresh_token:
         raise InvalidRequest("refresh_token is required")
     if request.client is not None:
         require_grant_type(request.client, GRANT_TYPE)
@@ -22,15 +22,15 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
     # §6 rotates only when new tokens are issued). The grant's revocation is checked first too:
     # the concurrent uses that lose the race to the token may revoke it a moment later, and must
     # not turn the use that won into a failure.
-    unused = await find_refresh_token(context.store, request.refresh_token)
+    unused = await find_refresh_token(context.store, request.form.refresh_token)
     if unused is not None:
         _check_holder(unused, request.client, holder)
-        settle_scopes(request.scope, frozenset(unused["scopes"]))
+        settle_scopes(request.form.scope, frozenset(unused["scopes"]))
         await _check_grant(context, unused)
     settings = context.settings
     confidential = request.client is not None and not request.client.is_public
     grace = settings.refresh_token_reuse_grace_seconds if confidential else settings.public_client_refresh_grace_seconds
-    record = await use_refresh_token(context.store, settings, request.refresh_token, holder, grace)
+    record = await use_refresh_token(context.store, settings, request.form.refresh_token, holder, grace)
     if unused is None:
         # Used before, by this client, within the grace period.
         await _check_grant(context, record)
@@ -41,12 +41,12 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
     return Grant(
         subject=user.username,
         client_id=holder,
-        scopes=settle_scopes(request.scope, granted),
+        scopes=settle_scopes(request.form.scope, granted),
         grant_id=record["grant_id"],
         auth_time=record["auth_time"],
         refreshable=True,
         granted_scopes=granted,
-        refreshed_from=token_id(request.refresh_token),
+        refreshed_from=token_id(request.form.refresh_token),
     )
 
 
