@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from .errors import UsageProblem
+from .lock import write_lock
 from .questions import check_answers, questions
 from .source import TemplateSource, template_source
 
@@ -73,6 +74,7 @@ def generate(dest: Path, data: dict[str, Any], *, defaults: bool, force: bool) -
                 overwrite=True,
             )
         rendered = scratch / "project"
+        write_lock(rendered, shown_as=dest)
         files = sorted(path.relative_to(rendered) for path in rendered.rglob("*") if path.is_file())
         answers = yaml.safe_load((rendered / ANSWERS_FILE).read_text(encoding="utf-8"))
         _move_into_place(rendered, dest)
