@@ -46,7 +46,7 @@ def test_the_ci_workflow_is_pinned_read_only_and_starts_the_chosen_servers(
     assert checkout["with"]["persist-credentials"] is False
     assert set(job.get("services", {})) == SERVICES[(storage, token_store)]
     commands = " ".join(step.get("run", "") for step in steps)
-    for tool in ("ruff check", "ruff format --check", "mypy", "pytest"):
+    for tool in ("ruff check", "ruff format --check", "lint-imports", "mypy", "pytest"):
         assert tool in commands
 
 
@@ -55,7 +55,9 @@ def test_the_pre_commit_hooks_are_local_and_guard_against_conflict_markers(make_
     hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
 
     assert [repo["repo"] for repo in config["repos"]] == ["local"], "hooks must run offline"
-    assert {"ruff", "ruff-format", "mypy", "no-merge-conflict-markers"} <= set(hooks)
+    assert {"ruff", "ruff-format", "mypy", "lint-imports", "no-merge-conflict-markers"} <= set(hooks)
+    assert hooks["lint-imports"]["entry"] == ".venv/bin/lint-imports"
+    assert hooks["lint-imports"]["pass_filenames"] is False
     marker = re.compile(hooks["no-merge-conflict-markers"]["entry"], re.MULTILINE)
     assert marker.search("x = 1\n<<<<<<< before updating\nx = 2\n=======\nx = 3\n>>>>>>> after updating\n")
     assert not marker.search("Title\n=====\n\nInstall\n=======\n\na == b\n")
