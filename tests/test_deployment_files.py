@@ -48,6 +48,10 @@ def test_the_ci_workflow_is_pinned_read_only_and_starts_the_chosen_servers(
     commands = " ".join(step.get("run", "") for step in steps)
     for tool in ("ruff check", "ruff format --check", "lint-imports", "mypy", "pytest"):
         assert tool in commands
+    # The locked versions, and a failure when uv.lock no longer matches pyproject.toml.
+    assert "uv lock --check" in commands
+    assert "uv sync --locked --extra dev" in commands
+    assert "pip install -e" not in commands
 
 
 def test_the_pre_commit_hooks_are_local_and_guard_against_conflict_markers(make_project: Callable[..., Path]) -> None:
