@@ -137,3 +137,20 @@ def test_the_image_health_check_is_liveness(make_project: Callable[..., Path]) -
     assert "--ready" not in healthcheck
     assert re.search(r"^USER app$", dockerfile, re.MULTILINE)
     assert re.search(r"^ARG BASE_IMAGE=python:3\.\d+-slim$", dockerfile, re.MULTILINE)
+
+
+def test_the_image_installs_exactly_the_locked_versions(make_project: Callable[..., Path]) -> None:
+    project = make_project()
+    dockerfile = (project / "Dockerfile").read_text(encoding="utf-8")
+    workflow = (project / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+
+    assert "COPY pyproject.toml uv.lock ./" in dockerfile
+    assert "uv export --quiet --frozen --no-dev" in dockerfile
+    assert "pip install --require-hashes -r requirements.txt" in dockerfile
+    # The dependencies' layer comes before the sources', so a change of code reuses it.
+    assert dockerfile.index("--require-hashes") < dockerfile.index("COPY src ./src")
+    # One uv version, in the image and in CI.
+    pinned = set(re.findall(r"uv==([\d.]+)", dockerfile + workflow))
+    assert len(pinned) == 1, pinned
+    ignored = (project / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    assert not {"uv.lock", "*.lock", "uv.*"} & set(ignored)
