@@ -136,7 +136,9 @@ def test_the_image_health_check_is_liveness(make_project: Callable[..., Path]) -
     assert '"check-health"]' in healthcheck
     assert "--ready" not in healthcheck
     assert re.search(r"^USER app$", dockerfile, re.MULTILINE)
-    assert re.search(r"^ARG BASE_IMAGE=python:3\.\d+-slim$", dockerfile, re.MULTILINE)
+    # The base image in a FROM line of its own, which Dependabot reads; BASE_IMAGE names it by default.
+    assert re.search(r"^FROM python:3\.\d+-slim AS python-base$", dockerfile, re.MULTILINE)
+    assert re.search(r"^ARG BASE_IMAGE=python-base$", dockerfile, re.MULTILINE)
 
 
 def test_the_image_installs_exactly_the_locked_versions(make_project: Callable[..., Path]) -> None:
@@ -154,3 +156,14 @@ def test_the_image_installs_exactly_the_locked_versions(make_project: Callable[.
     assert len(pinned) == 1, pinned
     ignored = (project / ".dockerignore").read_text(encoding="utf-8").splitlines()
     assert not {"uv.lock", "*.lock", "uv.*"} & set(ignored)
+
+
+def test_dependabot_updates_python_actions_and_the_base_image_weekly(make_project: Callable[..., Path]) -> None:
+    config = _load(make_project() / ".github" / "dependabot.yml")
+
+    assert config["version"] == 2
+    updates = {update["package-ecosystem"]: update for update in config["updates"]}
+    assert set(updates) == {"uv", "github-actions", "docker"}
+    for update in updates.values():
+        assert update["directory"] == "/"
+        assert update["schedule"]["interval"] == "weekly"
