@@ -35,7 +35,7 @@ def write_lock(project: Path, shown_as: Path | None = None) -> bool:
             timeout=TIMEOUT_SECONDS,
             check=False,
         )
-        reason = _first_line(result.stderr) if result.returncode else ""
+        reason = _reason(result.stderr) if result.returncode else ""
     except subprocess.TimeoutExpired:
         reason = f"uv lock took longer than {TIMEOUT_SECONDS} s"
     except OSError as exc:  # uv's binary missing or not executable
@@ -43,13 +43,16 @@ def write_lock(project: Path, shown_as: Path | None = None) -> bool:
     if not reason:
         return True
     print(
-        f"warning: {where / LOCK_FILE} was not written ({reason}); run `uv lock` in {where} when the package index"
-        " is reachable",
+        f"warning: {where / LOCK_FILE} was not written ({reason}); run `uv lock` in {where} to write it",
         file=sys.stderr,
     )
     return False
 
 
-def _first_line(output: str) -> str:
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    return lines[0].removeprefix("error: ") if lines else "uv lock failed"
+def _reason(output: str) -> str:
+    """uv's error on one line: its first line, and its last (the root cause or a hint) when there are more."""
+    lines = [line.strip().removeprefix("error: ") for line in output.splitlines() if line.strip()]
+    if not lines:
+        return "uv lock failed"
+    last = lines[-1].removeprefix("cause: ").removeprefix("hint: ")
+    return lines[0] if len(lines) == 1 else f"{lines[0]}: {last}"
