@@ -13,6 +13,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from oauthgen.lock import write_lock
+
 from .support.containers import build, podman, podman_compose, slim_python_base
 from .support.ports import free_port
 from .support.services import PACKAGE, PASSWORD, answers_ok, eventually
@@ -28,6 +30,7 @@ def image(make_project: Callable[..., Path], tmp_path_factory: pytest.TempPathFa
     """The default service's image, built from a checkout holding what a developer's would: a .env,
     keys, a database and a virtual environment, none of which may reach the image."""
     project = Path(shutil.copytree(make_project(), tmp_path_factory.mktemp("image") / "service"))
+    assert write_lock(project), "the image installs what uv.lock pins: it needs the package index to write it"
     (project / ".env").write_text(f"SECRET_KEY={PLANTED}\n", encoding="utf-8")
     (project / "var" / "keys").mkdir(parents=True)
     (project / "var" / "keys" / "signing.pem").write_text(PLANTED, encoding="utf-8")

@@ -46,8 +46,12 @@ def test_the_ci_workflow_is_pinned_read_only_and_starts_the_chosen_servers(
     assert checkout["with"]["persist-credentials"] is False
     assert set(job.get("services", {})) == SERVICES[(storage, token_store)]
     commands = " ".join(step.get("run", "") for step in steps)
-    for tool in ("ruff check", "ruff format --check", "mypy", "pytest"):
+    for tool in ("ruff check", "ruff format --check", "lint-imports", "mypy", "pytest"):
         assert tool in commands
+    # The locked versions, and a failure when uv.lock no longer matches pyproject.toml.
+    assert "uv lock --check" in commands
+    assert "uv sync --locked --extra dev" in commands
+    assert "pip install -e" not in commands
 
 
 def test_the_pre_commit_hooks_are_local_and_guard_against_conflict_markers(make_project: Callable[..., Path]) -> None:
@@ -55,7 +59,9 @@ def test_the_pre_commit_hooks_are_local_and_guard_against_conflict_markers(make_
     hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
 
     assert [repo["repo"] for repo in config["repos"]] == ["local"], "hooks must run offline"
-    assert {"ruff", "ruff-format", "mypy", "no-merge-conflict-markers"} <= set(hooks)
+    assert {"ruff", "ruff-format", "mypy", "lint-imports", "no-merge-conflict-markers"} <= set(hooks)
+    assert hooks["lint-imports"]["entry"] == ".venv/bin/lint-imports"
+    assert hooks["lint-imports"]["pass_filenames"] is False
     marker = re.compile(hooks["no-merge-conflict-markers"]["entry"], re.MULTILINE)
     assert marker.search("x = 1\n<<<<<<< before updating\nx = 2\n=======\nx = 3\n>>>>>>> after updating\n")
     assert not marker.search("Title\n=====\n\nInstall\n=======\n\na == b\n")
@@ -130,4 +136,34 @@ def test_the_image_health_check_is_liveness(make_project: Callable[..., Path]) -
     assert '"check-health"]' in healthcheck
     assert "--ready" not in healthcheck
     assert re.search(r"^USER app$", dockerfile, re.MULTILINE)
-    assert re.search(r"^ARG BASE_IMAGE=python:3\.\d+-slim$", dockerfile, re.MULTILINE)
+    # The base image in a FROM line of its own, which Dependabot reads; BASE_IMAGE names it by default.
+    assert re.search(r"^FROM python:3\.\d+-slim AS python-base$", dockerfile, re.MULTILINE)
+    assert re.search(r"^ARG BASE_IMAGE=python-base$", dockerfile, re.MULTILINE)
+
+
+def test_the_image_installs_exactly_the_locked_versions(make_project: Callable[..., Path]) -> None:
+    project = make_project()
+    dockerfile = (project / "Dockerfile").read_text(encoding="utf-8")
+    workflow = (project / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+
+    assert "COPY pyproject.toml uv.lock ./" in dockerfile
+    assert "uv export --quiet --frozen --no-dev" in dockerfile
+    assert "pip install --require-hashes -r requirements.txt" in dockerfile
+    # The dependencies' layer comes before the sources', so a change of code reuses it.
+    assert dockerfile.index("--require-hashes") < dockerfile.index("COPY src ./src")
+    # One uv version, in the image and in CI.
+    pinned = set(re.findall(r"uv==([\d.]+)", dockerfile + workflow))
+    assert len(pinned) == 1, pinned
+    ignored = (project / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    assert not {"uv.lock", "*.lock", "uv.*"} & set(ignored)
+
+
+def test_dependabot_updates_python_actions_and_the_base_image_weekly(make_project: Callable[..., Path]) -> None:
+    config = _load(make_project() / ".github" / "dependabot.yml")
+
+    assert config["version"] == 2
+    updates = {update["package-ecosystem"]: update for update in config["updates"]}
+    assert set(updates) == {"uv", "github-actions", "docker"}
+    for update in updates.values():
+        assert update["directory"] == "/"
+        assert update["schedule"]["interval"] == "weekly"

@@ -22,6 +22,7 @@ import yaml
 
 from .bundle import GitError, require_git
 from .errors import AnswerProblem, UsageProblem
+from .lock import write_lock
 from .questions import check_answers, questions
 from .repository import Repository, enclosing_work_tree, first_commit
 from .template_store import TemplateSource, template_source
@@ -82,6 +83,7 @@ def generate(dest: Path, data: dict[str, Any], *, defaults: bool, force: bool, r
                 overwrite=True,
             )
         rendered = scratch / "project"
+        write_lock(rendered, shown_as=dest)
         files = sorted(path.relative_to(rendered) for path in rendered.rglob("*") if path.is_file())
         answers = yaml.safe_load((rendered / ANSWERS_FILE).read_text(encoding="utf-8"))
         if not repository:

@@ -10,6 +10,7 @@ import yaml
 
 from .bundle import GitError, git, require_git
 from .errors import UsageProblem
+from .lock import write_lock
 from .moved_modules import Carried, moves_followed
 from .rendering import ANSWERS_FILE, check_changed_answers, copier_problems
 from .template_store import has_revision, store_path, template_source
@@ -63,6 +64,7 @@ def update(project: Path, data: dict[str, Any] | None = None) -> Updated:
             # they come from oauthgen's own store: a project may record another template source.
             unsafe=_reads_our_store(project),
         )
+    write_lock(project)
     return Updated(
         previous=str(answers["_commit"]),
         current=source.vcs_ref,
