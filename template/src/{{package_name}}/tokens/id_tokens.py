@@ -27,8 +27,12 @@ from .signing_keys import PUBLISHED as ACCESS_TOKEN_KEYS_PUBLISHED
 from .signing_keys import KeySet as AccessTokenKeys
 
 DEFAULT_ALGORITHM = ID_TOKEN_KEY_ALGORITHM
-OFFERED = (DEFAULT_ALGORITHM, ACCESS_TOKEN_ALGORITHM) if ACCESS_TOKEN_KEYS_PUBLISHED else (DEFAULT_ALGORITHM,)
-ALGORITHMS = tuple(dict.fromkeys(OFFERED))  # RS256 once when the access tokens are RS256 too
+# And the access tokens' algorithm when their keys are published: RS256 is offered once if it is theirs too.
+ALGORITHMS = (
+    tuple(dict.fromkeys([DEFAULT_ALGORITHM, ACCESS_TOKEN_ALGORITHM]))
+    if ACCESS_TOKEN_KEYS_PUBLISHED
+    else (DEFAULT_ALGORITHM,)
+)
 TOKEN_TYPE = "JWT"
 # Core §3.1.3.6: at_hash is the left half of the access token's hash by the signature's hash function.
 # Ed25519 hashes with SHA-512 inside, so EdDSA and Ed25519 take SHA-512 here too.
