@@ -213,19 +213,21 @@ def _parse(files: KeyPairFiles, pem: bytes, source: str, *, private: bool) -> As
     key_type, curve = KEY_TYPES[files.algorithm]
     try:
         key = key_type.import_key(pem)
+        key_curve = None if isinstance(key, RSAKey) else key.curve_name
     except InvalidKeyTypeError:
         raise error(f"{source}: {files.algorithm} needs an {key_type.key_type} key") from None
-    except (JoseError, ValueError, TypeError, KeyError) as exc:  # KeyError: a curve joserfc does not know
+    except KeyError as exc:  # joserfc names only the curves that JOSE registers
+        raise error(f"{source}: {files.algorithm} needs a key on the {curve} curve, not {exc.args[0]}") from None
+    except (JoseError, ValueError, TypeError) as exc:
         raise error(f"{source} is not an {key_type.key_type} PEM key: {type(exc).__name__}") from None
     if key.is_private != private:
         held, wanted = ("private", "public") if key.is_private else ("public", "private")
         raise error(f"{source} holds a {held} key; it must be the {wanted} key")
-    if isinstance(key, RSAKey):
+    if isinstance(key, RSAKey) and key.public_key.key_size < MIN_RSA_BITS:
         size = key.public_key.key_size
-        if size < MIN_RSA_BITS:
-            raise error(f"{source}: {files.algorithm} needs an RSA key of at least {MIN_RSA_BITS} bits, not {size}")
-    elif key.curve_name != curve:
-        raise error(f"{source}: {files.algorithm} needs a key on the {curve} curve, not {key.curve_name}")
+        raise error(f"{source}: {files.algorithm} needs an RSA key of at least {MIN_RSA_BITS} bits, not {size}")
+    if key_curve != curve:
+        raise error(f"{source}: {files.algorithm} needs a key on the {curve} curve, not {key_curve}")
     return key
 
 
