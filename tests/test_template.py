@@ -82,7 +82,7 @@ def test_variant_renders_clean(make_project: Callable[..., Path], variant: dict[
         assert "SECRET_KEY" in keys
         assert "cryptography" not in keys
     else:
-        assert "load_pem_private_key" in keys
+        assert "load_key_pairs" in keys  # the key pairs in PEM files, as tokens/key_files.py keeps them
         assert "SECRET_KEY" not in keys
     pyproject = (project / "pyproject.toml").read_text(encoding="utf-8")
     assert DRIVERS[str(variant["storage"])] in pyproject

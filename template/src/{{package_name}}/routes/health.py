@@ -4,15 +4,15 @@ An orchestrator restarts a service that is not live, and sends no traffic to one
 ready. Liveness touches nothing external: a database outage must not get every instance restarted.
 """
 
+from collections.abc import Awaitable, Callable
+from functools import partial
+
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
 from ..app_state import app_state
-from ..deps import SettingsDep{% if redis_store %}, TokenStoreDep{% endif %}
+from ..deps import SettingsDep, TokenStoreDep
 from ..storage.database import database_is_reachable
-{%- if redis_store %}
-from ..storage.token_store import UNAVAILABLE_ERRORS, TokenStore
-{%- endif %}
 
 router = APIRouter(tags=["health"])
 
@@ -25,27 +25,18 @@ async def live() -> dict[str, str]:
 
 @router.get("/health/ready")
 @router.get("/health")
-async def ready(request: Request, settings: SettingsDep{% if redis_store %}, store: TokenStoreDep{% endif %}) -> JSONResponse:
+async def ready(request: Request, settings: SettingsDep, store: TokenStoreDep) -> JSONResponse:
     """200 when every dependency answers; 503 naming the ones that do not."""
-    reachable = {
-        "database": await database_is_reachable(app_state(request.app).engine, settings.database_timeout_seconds),
-{%- if redis_store %}
-        "redis": await _redis_is_reachable(store),
-{%- endif %}
+    sessions = app_state(request.app).sessions
+    # By name, each checked once: a token store kept in the database answers for the database.
+    checks: dict[str, Callable[[], Awaitable[bool]]] = {
+        "database": partial(database_is_reachable, sessions, settings.database_timeout_seconds),
+        store.kept_in: store.is_reachable,
     }
-    checks = {name: "ok" if ok else "unreachable" for name, ok in reachable.items()}
+    reachable = {name: await is_reachable() for name, is_reachable in checks.items()}
+    statuses = {name: "ok" if ok else "unreachable" for name, ok in reachable.items()}
     healthy = all(reachable.values())
     return JSONResponse(
-        {"status": "ok" if healthy else "unavailable", **checks},
+        {"status": "ok" if healthy else "unavailable", **statuses},
         status_code=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
     )
-{%- if redis_store %}
-
-
-async def _redis_is_reachable(store: TokenStore) -> bool:
-    try:
-        await store.ping()
-    except UNAVAILABLE_ERRORS:
-        return False
-    return True
-{%- endif %}

@@ -1,8 +1,9 @@
 """ID tokens (OpenID Connect Core §2): signed with joserfc by the key of the client's chosen algorithm.
 
-RS256, with the service's own ID token key, for every client unless it chose otherwise{% if not hmac_key and jwt_algorithm != 'RS256' %}; {{ jwt_algorithm }},
-with the access-token key, for a client registered with `--id-token-alg {{ jwt_algorithm }}`{% endif %}. The header says
-`typ: JWT`, which no access token has (they say `at+jwt`), so neither passes for the other.
+RS256, with the service's own ID token keys, for every client unless it chose otherwise; the access
+tokens' algorithm, with their keys, for a client registered with `--id-token-alg` and that algorithm,
+when those keys are published (an HS* secret is shared with nobody) and sign with another. The header
+says `typ: JWT`, which no access token has (they say `at+jwt`), so neither passes for the other.
 """
 
 import base64
@@ -21,16 +22,17 @@ from joserfc.jwk import GuestProtocol, Key
 from .id_token_keys import ALGORITHM as ID_TOKEN_KEY_ALGORITHM
 from .id_token_keys import IdTokenKeySet
 from .retired_keys import Retirement, in_force, vouches_for
-{%- if not hmac_key and jwt_algorithm != 'RS256' %}
+from .signing_keys import ALGORITHM as ACCESS_TOKEN_ALGORITHM
+from .signing_keys import PUBLISHED as ACCESS_TOKEN_KEYS_PUBLISHED
 from .signing_keys import KeySet as AccessTokenKeys
-{%- endif %}
 
 DEFAULT_ALGORITHM = ID_TOKEN_KEY_ALGORITHM
-{%- if hmac_key or jwt_algorithm == 'RS256' %}
-ALGORITHMS = (DEFAULT_ALGORITHM,)
-{%- else %}
-ALGORITHMS = (DEFAULT_ALGORITHM, "{{ jwt_algorithm }}")
-{%- endif %}
+# And the access tokens' algorithm when their keys are published: RS256 is offered once if it is theirs too.
+ALGORITHMS = (
+    tuple(dict.fromkeys([DEFAULT_ALGORITHM, ACCESS_TOKEN_ALGORITHM]))
+    if ACCESS_TOKEN_KEYS_PUBLISHED
+    else (DEFAULT_ALGORITHM,)
+)
 TOKEN_TYPE = "JWT"
 # Core §3.1.3.6: at_hash is the left half of the access token's hash by the signature's hash function.
 # Ed25519 hashes with SHA-512 inside, so EdDSA and Ed25519 take SHA-512 here too.
@@ -64,24 +66,22 @@ class IdTokenSigners:
     clock: Callable[[], float] = time.time
 
 
-{% if not hmac_key and jwt_algorithm != 'RS256' -%}
 def id_token_signers(
     id_token_keys: IdTokenKeySet, access_token_keys: AccessTokenKeys, clock: Callable[[], float] = time.time
 ) -> IdTokenSigners:
-{%- else -%}
-def id_token_signers(id_token_keys: IdTokenKeySet, clock: Callable[[], float] = time.time) -> IdTokenSigners:
-{%- endif %}
-    signers = {DEFAULT_ALGORITHM: Signer(id_token_keys.kid, id_token_keys.signing_key)}
-    public_keys: dict[str, Verifier] = {
-        kid: Verifier(DEFAULT_ALGORITHM, key) for kid, key in id_token_keys.public_keys.items()
-    }
-    retirements = dict(id_token_keys.retirements)
-{%- if not hmac_key and jwt_algorithm != 'RS256' %}
-    signers["{{ jwt_algorithm }}"] = Signer(access_token_keys.kid, access_token_keys.signing_key)
-    for kid, key in access_token_keys.verification_keys.items():
-        public_keys.setdefault(kid, Verifier(access_token_keys.algorithm, key))
-    retirements |= access_token_keys.retirements
-{%- endif %}
+    """For each of ALGORITHMS, the keys that sign with it: the ID token keys first, so that they keep
+    RS256 when the access-token keys sign with it too."""
+    signers: dict[str, Signer] = {}
+    public_keys: dict[str, Verifier] = {}
+    retirements: dict[str, Retirement] = {}
+    key_sets: tuple[IdTokenKeySet | AccessTokenKeys, ...] = (id_token_keys, access_token_keys)
+    for keys in key_sets:
+        if keys.algorithm not in ALGORITHMS or keys.algorithm in signers:
+            continue
+        signers[keys.algorithm] = Signer(keys.kid, keys.signing_key)
+        for kid, key in keys.verification_keys.items():
+            public_keys.setdefault(kid, Verifier(keys.algorithm, key))
+        retirements |= keys.retirements
     return IdTokenSigners(
         MappingProxyType(signers), MappingProxyType(public_keys), MappingProxyType(retirements), clock
     )

@@ -1,86 +1,26 @@
-"""The SQL engine: pooled connections that fail fast when the database is away and recover when it is back."""
+"""The SQL database: sessions from a pool that fails fast when the database is away and recovers when
+it is back, its reachability, and a session for a command. The engine is made in engine.py, which is
+SQLite's or a database server's."""
 
 import asyncio
 import contextlib
-{%- if storage == 'sqlite' %}
-import os
-{%- endif %}
 from collections.abc import AsyncIterator
-{%- if storage == 'sqlite' %}
-from pathlib import Path
-{%- endif %}
 from typing import Any
 
-{% if storage == 'sqlite' -%}
-from sqlalchemy import event, text
-{%- else -%}
 from sqlalchemy import text
-{%- endif %}
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ..config import Settings
+from .engine import create_engine as create_engine  # made here for every caller
 
 # What a lost or unreachable database raises: the service answers 503, and the pool
 # reconnects on a later request.
 UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError, OSError, TimeoutError)
 # What a command may meet besides: a database that does not exist, a user without access.
 UNUSABLE_ERRORS = (*UNAVAILABLE_ERRORS, DBAPIError)
-
-
-def create_engine(settings: Settings) -> AsyncEngine:
-    url = make_url(settings.database_url.get_secret_value())
-    timeout = settings.database_timeout_seconds
-{%- if storage == 'sqlite' %}
-    if url.database and url.database != ":memory:":
-        _create_for_owner_only(Path(url.database))
-    engine = create_async_engine(
-        url,
-        pool_size=settings.database_pool_size,
-        max_overflow=settings.database_max_overflow,
-        pool_timeout=timeout,
-        connect_args={"timeout": timeout},
-    )
-    event.listen(engine.sync_engine, "connect", _configure_sqlite)
-    return engine
-
-
-def _create_for_owner_only(path: Path) -> None:
-    # The database holds password hashes: readable by the service's own user only, like the keys.
-    # SQLite gives its -wal and -shm files the database file's permissions.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o600)
-
-
-def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers work while one request writes; the busy timeout makes concurrent
-    # writers wait for the lock instead of failing at once.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-{%- else %}
-    return create_async_engine(
-        url,
-        pool_size=settings.database_pool_size,
-        max_overflow=settings.database_max_overflow,
-        pool_timeout=timeout,
-        # Pre-ping replaces connections the server dropped (a restart, an idle timeout).
-        pool_pre_ping=True,
-{%- if storage == 'postgresql' %}
-        connect_args={"timeout": timeout, "command_timeout": timeout},
-{%- else %}
-        # Below MariaDB's default wait_timeout, so the server never closes an idle pooled connection first.
-        pool_recycle=1800,
-        connect_args={"connect_timeout": int(timeout)},
-{%- endif %}
-    )
-{%- endif %}
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
@@ -130,9 +70,11 @@ async def check_connection(engine: AsyncEngine, within_seconds: float) -> None:
         await connection.execute(text("SELECT 1"))
 
 
-async def database_is_reachable(engine: AsyncEngine, within_seconds: float) -> bool:
+async def database_is_reachable(sessions: async_sessionmaker[Any], within_seconds: float) -> bool:
+    """Whether the database answers `SELECT 1` within the time given."""
     try:
-        await check_connection(engine, within_seconds)
+        async with asyncio.timeout(within_seconds), sessions() as session:
+            await session.execute(text("SELECT 1"))
     except UNAVAILABLE_ERRORS:
         return False
     return True
