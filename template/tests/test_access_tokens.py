@@ -7,7 +7,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 
-from .conftest import ISSUER, USERNAME, Mint, app_state, bearer
+from .helpers import ISSUER, USERNAME, Mint, app_state, bearer
 
 
 def status_of(client: TestClient, token: str) -> int:

@@ -6,7 +6,7 @@ from urllib.parse import quote_plus
 import httpx
 from fastapi.testclient import TestClient
 
-from .conftest import Register, app_state
+from .helpers import Register, app_state
 
 
 def client_credentials(

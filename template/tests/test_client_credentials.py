@@ -3,7 +3,7 @@
 import jwt
 from fastapi.testclient import TestClient
 
-from .conftest import Register, bearer
+from .helpers import Register, bearer
 
 
 def test_token_names_the_client_and_has_no_refresh_token(client: TestClient, register: Register) -> None:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import PASSWORD, Register, add_user
+from .helpers import PASSWORD, Register, add_user
 from .openid_flow import LOGGED_OUT_URI, SCOPE, relying_party, sign_in_and_get_tokens
 from .test_authorization_code import Flow, hidden_fields, query
 

@@ -2,7 +2,7 @@
 
 from fastapi.testclient import TestClient
 
-from .conftest import USERNAME, bearer, get_token
+from .helpers import USERNAME, bearer, get_token
 
 
 def test_valid_token_reaches_the_protected_route(client: TestClient, access_token: str) -> None:

@@ -2,7 +2,7 @@
 
 from fastapi.testclient import TestClient
 
-from .conftest import PASSWORD, USERNAME, Register, bearer
+from .helpers import PASSWORD, USERNAME, Register, bearer
 
 
 def password_tokens(client: TestClient, auth: tuple[str, str] | None = None) -> dict[str, str]:

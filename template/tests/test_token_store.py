@@ -6,7 +6,7 @@ import time
 
 from fastapi.testclient import TestClient
 
-from .conftest import app_state
+from .helpers import app_state
 
 
 def test_concurrent_increments_each_get_a_count_of_their_own(client: TestClient) -> None:

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import Register, bearer, get_token
+from .helpers import Register, bearer, get_token
 from .openid_flow import (
     SCOPE,
     Profile,
