@@ -18,15 +18,7 @@ CLEAR_LINE = "\x15"  # Ctrl-U: drop the pre-filled default
 
 def test_prompts_are_answered_at_a_terminal(tmp_path: Path) -> None:
     prompts = {question.key: question.help for question in questions()}
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "oauthgen", "new", str(tmp_path / "svc")],
-        cwd=str(tmp_path),
-        env={**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1"},
-        encoding="utf-8",
-        timeout=30,
-        dimensions=(50, 200),
-    )
+    child = _new_at_a_terminal(tmp_path)
 
     def answer(key: str, keys: str) -> None:
         child.expect_exact(prompts[key])
@@ -58,15 +50,7 @@ def test_prompts_are_answered_at_a_terminal(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_at_a_prompt_exits_130_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "oauthgen", "new", str(tmp_path / "svc")],
-        cwd=str(tmp_path),
-        env={**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1"},
-        encoding="utf-8",
-        timeout=30,
-        dimensions=(50, 200),
-    )
+    child = _new_at_a_terminal(tmp_path)
     child.expect_exact(questions()[0].help)
     child.sendintr()
     child.expect(pexpect.EOF)
@@ -76,3 +60,16 @@ def test_ctrl_c_at_a_prompt_exits_130_with_one_line_and_writes_nothing(tmp_path:
     shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before)  # without the prompt's terminal controls
     assert shown.strip().splitlines()[-1] == "error: interrupted: nothing was written"
     assert list(tmp_path.iterdir()) == []
+
+
+def _new_at_a_terminal(tmp_path: Path) -> pexpect.spawn:
+    """`oauthgen new` in a pseudo-terminal, as a person runs it."""
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "oauthgen", "new", str(tmp_path / "svc")],
+        cwd=str(tmp_path),
+        env={**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1"},
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(50, 200),
+    )
