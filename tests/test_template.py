@@ -180,10 +180,6 @@ def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> No
     assert result.returncode == 0, f"{' '.join(command[2:])} failed:\n{result.stdout}\n{result.stderr}"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the branches of src/, conftest, test_cli, pyproject.toml, .github/ and Dockerfile are cut on other branches",
-)
 def test_the_template_keeps_fewer_than_60_branches() -> None:
     """Variants differ by whole files, fragments chosen by the answer's name and rendered values: the few
     `{% if %}`s left (each `{% elif %}` counts, and each file or folder whose name is conditional) choose between
