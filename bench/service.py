@@ -46,8 +46,8 @@ ALGORITHMS = ["HS256", "RS256", "ES256", "Ed25519", "EdDSA"]
 MINT = f"""
 import sys
 from {PACKAGE}.config import Settings
-from {PACKAGE}.keys import load_keys
-from {PACKAGE}.tokens import issue_access_token
+from {PACKAGE}.tokens.signing_keys import load_keys
+from {PACKAGE}.tokens.access_tokens import issue_access_token
 settings = Settings()
 keys = load_keys(settings)
 for _ in range(int(sys.argv[1])):
