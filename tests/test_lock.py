@@ -78,10 +78,9 @@ def test_update_writes_the_lock_a_project_lacks(tmp_path: Path, monkeypatch: pyt
     project = tmp_path / "svc"
     with monkeypatch.context() as offline:
         _offline(offline, tmp_path)
-        assert _new(project)[0] == 0
-    git(project, "init", "-q")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "Generate without a lock")
+        assert _new(project)[0] == 0  # committed by `new`, without a lock
+    assert not (project / "uv.lock").exists()
+    assert git(project, "status", "--porcelain") == b""
 
     result = runner.invoke(app, ["update", str(project)])
 
