@@ -10,6 +10,7 @@ from starlette.types import ASGIApp
 
 from .accounts.passwords import PasswordHasher
 from .config import Settings
+from .mail.outgoing import Outgoing
 from .storage.token_store import TokenStore
 from .tokens.id_token_keys import IdTokenKeySet
 from .tokens.id_tokens import IdTokenSigners
@@ -19,8 +20,8 @@ from .tokens.verified_tokens import VerifiedTokens
 
 @dataclass(slots=True)
 class AppState:
-    """Made by the application factory; the password hasher and token store join at start-up, in
-    the event loop that serves the requests."""
+    """Made by the application factory; the password hasher, token store and outgoing mail join at
+    start-up, in the event loop that serves the requests."""
 
     settings: Settings
     keys: KeySet
@@ -33,6 +34,7 @@ class AppState:
     verified_tokens: VerifiedTokens = field(init=False)
     passwords: PasswordHasher = field(init=False)
     token_store: TokenStore = field(init=False)
+    outgoing: Outgoing = field(init=False)
 
     def __post_init__(self) -> None:
         self.verified_tokens = VerifiedTokens(clock=self.clock)

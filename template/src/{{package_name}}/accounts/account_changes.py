@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..storage.token_store import TokenStore
 from ..tokens.revocation import revoke_user_tokens
+from .account_tokens import forget_reset_tokens
 from .passwords import PasswordHasher
 from .users import disable_user, set_password
 
@@ -19,6 +20,7 @@ async def change_password(
     user = await set_password(session, passwords, username, password)
     # After the change has committed: a token issued in between still falls before the revocation.
     await revoke_user_tokens(store, user.username)
+    await forget_reset_tokens(store, user.username)
 
 
 async def disable_account(session: AsyncSession, store: TokenStore, username: str) -> None:

@@ -16,8 +16,9 @@ from .casefold import folded
 from .passwords import MAX_PASSWORD_LENGTH, PasswordHasher
 from .profiles import Profile
 
-# The users table's limit: a longer name cannot exist, so it is refused before any work.
+# The users table's limits: a longer name or address cannot exist, so it is refused before any work.
 MAX_USERNAME_LENGTH = 150
+MAX_EMAIL_LENGTH = 320
 
 
 class UserExistsError(Exception):
@@ -44,6 +45,11 @@ class NewUser(BaseModel):
 def username_key(username: str) -> str:
     """What two accounts may not share: their names compared without case, on every database."""
     return folded(username)
+
+
+def email_key(email: str) -> str:
+    """An address as it is looked up: without regard to case (which nearly every mail server ignores)."""
+    return folded(email)
 
 
 async def get_user(session: AsyncSession, username: str) -> User | None:
@@ -73,7 +79,7 @@ async def create_user(
         password_hash=await passwords.hash(new_user.password),
         scopes=" ".join(sorted(scopes)),
         subject=new_subject(),
-        **({} if profile is None else profile.columns()),
+        **({} if profile is None else _profile_columns(profile)),
     )
     session.add(user)
     try:
@@ -97,12 +103,45 @@ async def set_password(session: AsyncSession, passwords: PasswordHasher, usernam
     return user
 
 
-async def set_profile(session: AsyncSession, username: str, profile: Profile) -> None:
-    """Change the claims `profile` names; the others keep their values."""
+async def set_profile(session: AsyncSession, username: str, profile: Profile) -> User:
+    """Change the claims `profile` names; the others keep their values. A new address is not
+    verified unless PROFILE says so. The user, as it was before."""
     user = await get_user(session, username)
     if user is None:
         raise UnknownUserError(username)
-    await session.execute(update(User).where(User.id == user.id).values(**profile.columns()))
+    columns = _profile_columns(profile)
+    if profile.email is not None and profile.email != user.email and profile.email_verified is None:
+        columns["email_verified"] = False
+    await session.execute(update(User).where(User.id == user.id).values(**columns))
+    await session.commit()
+    return user
+
+
+def _profile_columns(profile: Profile) -> dict[str, Any]:
+    columns = profile.columns()
+    if profile.email is not None:
+        columns["email_key"] = email_key(profile.email)
+    return columns
+
+
+async def users_with_email(session: AsyncSession, email: str) -> list[User]:
+    """The active users whose address is EMAIL, whatever its case; none for text no address can be."""
+    if len(email) > MAX_EMAIL_LENGTH or not can_hold(email):
+        return []
+    found = list(
+        await session.scalars(select(User).where(User.email_key == email_key(email), User.disabled.is_(False)))
+    )
+    await end_read(session)
+    return found
+
+
+async def mark_email_verified(session: AsyncSession, username: str, email: str) -> None:
+    """Record EMAIL as verified for the user, if it is still the user's address."""
+    await session.execute(
+        update(User)
+        .where(User.username == username, User.email == email)
+        .values(email_verified=True, updated_at=int(time.time()))
+    )
     await session.commit()
 
 

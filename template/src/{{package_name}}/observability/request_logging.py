@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import time
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +20,8 @@ REQUEST_ID_HEADER = b"x-request-id"
 # What an upstream request ID may look like: it goes into log lines and a response header verbatim.
 ACCEPTABLE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:@/+=-]{1,128}")
 access_logger = logging.getLogger(__name__.partition(".")[0] + ".access")
+# The ID of the request being served, for what logs on its behalf later (mail/outgoing.py).
+current_request_id: ContextVar[str] = ContextVar("current_request_id", default="-")
 
 
 class RequestLog:
@@ -34,6 +37,7 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         request_id = self._request_id(scope)
+        current_request_id.set(request_id)
         started = time.perf_counter()
         status = 500  # what the client gets when the application fails before it answers
         started_response = False

@@ -1,0 +1,40 @@
+"""Messages: multipart plain text and HTML, rendered from the templates in mail/templates/.
+
+A message NAME has `NAME.txt` and `NAME.html`, and its subject in SUBJECTS. The HTML is escaped
+as any page is; the text is not, as no mail program reads it as markup.
+"""
+
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+SUBJECTS = {
+    "verify_email": "Confirm your e-mail address",
+    "sign_up_attempt": "Someone tried to sign up with your e-mail address",
+    "password_reset": "Reset your password",
+    "password_changed": "Your password was changed",
+    "email_changed": "Your e-mail address was changed",
+}
+
+_environment = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
+
+
+def render_message(name: str, *, sender: str, to: str, **context: Any) -> EmailMessage:
+    """The message NAME to TO, its templates rendered with CONTEXT."""
+    message = EmailMessage()
+    message["Subject"] = SUBJECTS[name]
+    message["From"] = sender
+    message["To"] = to
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].rstrip(">") or None)
+    message.set_content(_environment.get_template(f"{name}.txt").render(context))
+    message.add_alternative(_environment.get_template(f"{name}.html").render(context), subtype="html")
+    return message
