@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from .support.ports import free_port
 from .support.servers import service_environment
 from .support.services import (
+    NO_MAIL_SERVER,
     PACKAGE,
     PASSWORD,
     eventually,
@@ -139,6 +140,7 @@ def test_two_instances_share_tokens_revocations_and_login_limits(
             "PYTHONPATH": str(project / "src"),
             "ENVIRONMENT": "production",
             "ISSUER": "https://auth.example",
+            "SMTP_URL": NO_MAIL_SERVER,
             "PRIVATE_KEY": pem,
             "ID_TOKEN_PRIVATE_KEY": _id_token_key().decode(),
             "MAX_FAILED_LOGINS": "3",
@@ -227,6 +229,7 @@ def test_a_rolling_key_rotation_across_two_instances_rejects_no_token(
             "PYTHONPATH": str(project / "src"),
             "ENVIRONMENT": "production",
             "ISSUER": "https://auth.example",
+            "SMTP_URL": NO_MAIL_SERVER,
         }
         _, login = _prepare_production(project, env)
 

@@ -18,12 +18,14 @@ from .ports import free_port
 PACKAGE = "my_service"  # the package a project generated with the default answers has
 USERNAME = "alice"  # the user the client tests sign in as
 PASSWORD = "correct horse battery staple"
+# What production requires for account e-mail, in tests that send none: `.invalid` never resolves (RFC 2606).
+NO_MAIL_SERVER = "smtp://mail.invalid"
 
 
 def project_env(project: Path | None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment a generated project runs in; without installing it, its src/ goes on the path."""
     env = {**os.environ, **(extra or {})}
-    for inherited in ("SECRET_KEY", "DATABASE_URL", "ENVIRONMENT", "ISSUER", "PYTHONPATH", "VIRTUAL_ENV"):
+    for inherited in ("SECRET_KEY", "DATABASE_URL", "ENVIRONMENT", "ISSUER", "SMTP_URL", "PYTHONPATH", "VIRTUAL_ENV"):
         if inherited not in (extra or {}):
             env.pop(inherited, None)
     if project is not None:
