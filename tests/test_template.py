@@ -22,7 +22,9 @@ ALGORITHMS = QUESTIONS["jwt_algorithm"]["choices"]
 STORAGES = QUESTIONS["storage"]["choices"]
 TOKEN_STORES = QUESTIONS["token_store"]["choices"]
 DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg", "mysql": "aiomysql"}
-PAGES = REPO / "template" / "src" / "{{package_name}}" / "web" / "templates"
+PACKAGE_SOURCE = REPO / "template" / "src" / "{{package_name}}"
+# The service's own Jinja2 templates, which Copier must copy untouched: its pages and its mail.
+OWN_TEMPLATES = {Path("web/templates"), Path("mail/templates")}
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
@@ -65,9 +67,9 @@ def test_variant_renders_clean(make_project: Callable[..., Path], variant: dict[
     files = [path for path in project.rglob("*") if path.is_file()]
     for path in files:
         text = path.read_text(encoding="utf-8")
-        if path.parent == package / "web" / "templates":
-            # The service's own Jinja2 pages: Copier must copy them untouched.
-            assert text == (PAGES / path.name).read_text(encoding="utf-8"), f"{path.name} was rendered by Copier"
+        if path.parent.is_relative_to(package) and path.parent.relative_to(package) in OWN_TEMPLATES:
+            source = PACKAGE_SOURCE / path.relative_to(package)
+            assert text == source.read_text(encoding="utf-8"), f"{path.name} was rendered by Copier"
             continue
         for marker in ("{{", "{%", "{#"):
             assert marker not in text, f"{path.relative_to(project)} keeps Jinja: {marker}"
