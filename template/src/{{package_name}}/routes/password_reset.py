@@ -48,7 +48,8 @@ async def forgot_password(request: Request, store: TokenStoreDep, settings: Sett
         # The window began at this address's first request: only its rest is left.
         response.headers["Retry-After"] = str(max(await store.ttl(key), 1))
         return response
-    login = form_text(form.get("login"))
+    # Neither a name nor an address holds spaces: those around it were typed or pasted by mistake.
+    login = (form_text(form.get("login")) or "").strip()
     if login and len(login) <= MAX_LOGIN_LENGTH and can_hold(login):
         mail = mail_context(request, settings)
         send_later(request, lambda: reset_messages(mail, login))
