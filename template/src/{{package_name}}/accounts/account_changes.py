@@ -2,14 +2,15 @@
 
 Each ends every sign-in of the user's browsers and every refresh grant (both check the time of the
 user's last credential change) and revokes every access token issued until now, on every process
-and instance. Any later way to change a password (account recovery included) goes through here.
+and instance. Every way to change a password (a reset by e-mail included) goes through here.
 """
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..storage.models import User
 from ..storage.token_store import TokenStore
 from ..tokens.revocation import revoke_user_tokens
-from .account_tokens import forget_reset_tokens
+from .account_tokens import forget_reset_tokens, reset_holder
 from .passwords import PasswordHasher
 from .users import disable_user, set_password
 
@@ -21,6 +22,18 @@ async def change_password(
     # After the change has committed: a token issued in between still falls before the revocation.
     await revoke_user_tokens(store, user.username)
     await forget_reset_tokens(store, user.username)
+
+
+async def reset_password(
+    session: AsyncSession, store: TokenStore, passwords: PasswordHasher, token: str, password: str
+) -> User | None:
+    """Spend the reset TOKEN and give its holder PASSWORD (check it first: a refused password would
+    waste the token); the user, as it was, or None when the token does not hold (used, expired, replaced)."""
+    user = await reset_holder(session, store, token, spend=True)
+    if user is None:
+        return None
+    await change_password(session, store, passwords, user.username, password)
+    return user
 
 
 async def disable_account(session: AsyncSession, store: TokenStore, username: str) -> None:

@@ -260,7 +260,9 @@ def _login_page(
 ) -> Response:
     # Core §3.1.2.1: the hint fills in the username, when it can be one.
     hint = auth.login_hint if auth.login_hint and len(auth.login_hint) <= MAX_USERNAME_LENGTH else ""
-    context = {"auth": auth.params(), "error": error, "login_hint": hint}
+    context: dict[str, object] = {"auth": auth.params(), "error": error, "login_hint": hint}
+    # The reset pages are mounted only with account e-mail.
+    context["forgot_password"] = settings.account_email
     return page(request, settings, "login.html", context, status_code)
 
 
