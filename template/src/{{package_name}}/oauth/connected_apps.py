@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..config import Settings
 from ..storage.token_store import TokenStore
 from ..tokens.revocation import revoke_app_tokens
+from .clients import CLIENT_ID_LENGTH
 from .consents import approvals, forget_consent, has_consent
 from .scopes import SCOPES
 
@@ -38,7 +39,7 @@ async def withdraw(session: AsyncSession, store: TokenStore, settings: Settings,
     """End CLIENT_ID's access to the user's account: its refresh and access tokens and its codes in
     flight stop working, on every process, and it must ask for approval again. False when it was
     not a connected app of the user (nothing is recorded then, whatever CLIENT_ID a form sends)."""
-    if not await has_consent(session, username, client_id):
+    if len(client_id) > CLIENT_ID_LENGTH or not await has_consent(session, username, client_id):
         return False
     # Revoked before the approval is deleted: were the store unreachable, the app stays listed
     # and the user can try again.

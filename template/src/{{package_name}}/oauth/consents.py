@@ -31,21 +31,25 @@ async def record_consent(
     session: AsyncSession, username: str, client_id: str, scopes: frozenset[str], *, remember: bool
 ) -> None:
     """Keep the user's approval of CLIENT_ID for SCOPES; REMEMBER when the user asked to."""
-    for _ in range(2):
-        consent = await _consent(session, username, client_id)
-        if consent is None:
-            session.add(Consent(username=username, client_id=client_id, scopes=_joined(scopes), remembered=remember))
-        elif remember and not consent.remembered:
-            # What is remembered is what was approved now, not what was approved before without it.
-            consent.scopes, consent.remembered = _joined(scopes), True
-        elif remember == consent.remembered:
-            consent.scopes = _joined(scopes | frozenset(consent.scopes.split()))
-        try:
-            await session.commit()
-            return
-        except IntegrityError:
-            # Another approval of the same pair added the row meanwhile: update that one instead.
-            await session.rollback()
+    await end_read(session)
+    # Written in a session of its own: a lost race to add the row rolls back this one alone, and
+    # leaves the objects the caller loaded usable.
+    async with AsyncSession(session.bind, expire_on_commit=False) as own:
+        for _ in range(2):
+            consent = await _consent(own, username, client_id)
+            if consent is None:
+                own.add(Consent(username=username, client_id=client_id, scopes=_joined(scopes), remembered=remember))
+            elif remember and not consent.remembered:
+                # What is remembered is what was approved now, not what was approved before without it.
+                consent.scopes, consent.remembered = _joined(scopes), True
+            elif remember == consent.remembered:
+                consent.scopes = _joined(scopes | frozenset(consent.scopes.split()))
+            try:
+                await own.commit()
+                return
+            except IntegrityError:
+                # Another approval of the same pair added the row meanwhile: update that one instead.
+                await own.rollback()
     raise RuntimeError("the consent row could neither be added nor found")
 
 
@@ -77,7 +81,7 @@ async def approvals(session: AsyncSession, username: str) -> list[tuple[Consent,
         .where(Consent.username == username)
         .order_by(Client.name, Client.client_id)
     )
-    found = [(consent, client) for consent, client in rows.tuples()]
+    found = [(consent, client) for consent, client in rows]
     await end_read(session)
     return found
 
