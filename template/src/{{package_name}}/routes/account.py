@@ -135,9 +135,8 @@ async def account_password(
         store, settings, request, response, changed.username, after_change=changed.credentials_changed_at
     )
     await remember_device(store, settings, request, response, changed)
-    _mail(
-        request, settings, lambda context: notice_messages(context, "password_changed", changed.email, changed.username)
-    )
+    address, username = changed.email, changed.username
+    _mail(request, settings, lambda context: notice_messages(context, "password_changed", address, username))
     return response
 
 
