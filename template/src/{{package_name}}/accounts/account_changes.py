@@ -1,4 +1,5 @@
-"""Changes to an account that end what was granted before them: the password, and disabling the account.
+"""Changes to an account that end what was granted before them: the password, disabling the account,
+and signing out everywhere.
 
 Each ends every sign-in of the user's browsers and every refresh grant (both check the time of the
 user's last credential change) and revokes every access token issued until now, on every process
@@ -12,7 +13,7 @@ from ..storage.token_store import TokenStore
 from ..tokens.revocation import revoke_user_tokens
 from .account_tokens import forget_reset_tokens, reset_holder
 from .passwords import PasswordHasher
-from .users import disable_user, set_password
+from .users import disable_user, end_sign_ins, set_password
 
 
 async def change_password(
@@ -38,4 +39,9 @@ async def reset_password(
 
 async def disable_account(session: AsyncSession, store: TokenStore, username: str) -> None:
     user = await disable_user(session, username)
+    await revoke_user_tokens(store, user.username)
+
+
+async def sign_out_everywhere(session: AsyncSession, store: TokenStore, username: str) -> None:
+    user = await end_sign_ins(session, username)
     await revoke_user_tokens(store, user.username)

@@ -145,6 +145,18 @@ async def mark_email_verified(session: AsyncSession, username: str, email: str) 
     await session.commit()
 
 
+async def end_sign_ins(session: AsyncSession, username: str) -> User:
+    """End every sign-in of the user's browsers and every refresh grant begun until now, as a
+    password change does, without one. The user, as it was. Call account_changes.sign_out_everywhere
+    instead: it revokes the access tokens too."""
+    user = await get_user(session, username)
+    if user is None:
+        raise UnknownUserError(username)
+    await session.execute(update(User).where(User.id == user.id).values(credentials_changed_at=int(time.time())))
+    await session.commit()
+    return user
+
+
 def new_subject() -> str:
     """A user's OpenID Connect `sub`: 128 random bits, so it says nothing of the name or the count of users."""
     return secrets.token_urlsafe(16)

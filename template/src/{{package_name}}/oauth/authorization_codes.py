@@ -2,6 +2,7 @@
 redirect URI and the PKCE challenge. Only their hashes are stored."""
 
 import secrets
+import time
 from typing import Any
 
 from ..errors import InvalidGrant
@@ -39,6 +40,9 @@ async def create_code(
         "scopes": sorted(scopes),
         "code_challenge": code_challenge,
         "auth_time": auth_time,
+        # When the user approved: the grant begins then, not at the exchange, so a withdrawal of the
+        # client's access in between ends this code too.
+        "issued_at": time.time(),
         # OpenID Connect: echoed in the ID token, binding it to the relying party's request.
         "nonce": nonce,
         # Every token issued from this code carries this id, so a replay can revoke them all.

@@ -44,7 +44,7 @@ from ..oauth.authorization_requests import (
     ValidRequest,
     validate,
 )
-from ..oauth.consents import consent_covers, remember_consent
+from ..oauth.consents import consent_covers, record_consent
 from ..oauth.scopes import SCOPES
 from ..storage.models import Client, User
 from ..storage.token_store import TokenStore
@@ -146,8 +146,9 @@ async def _respond(
     if decision is not None:
         if not decision.approved:
             raise ErrorRedirect(valid.redirect_uri, "access_denied", "Denied")
-        if decision.remember:
-            await remember_consent(session, user.username, valid.client.client_id, scopes)
+        # Every approval is kept, as a connected app of the account page; only a remembered one
+        # spares the consent page next time.
+        await record_consent(session, user.username, valid.client.client_id, scopes, remember=decision.remember)
     elif "consent" in valid.prompts or not await consent_covers(session, user.username, valid.client.client_id, scopes):
         if "none" in valid.prompts:
             raise ErrorRedirect(valid.redirect_uri, "consent_required")

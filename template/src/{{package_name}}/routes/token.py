@@ -26,6 +26,7 @@ from ..deps import (
 )
 from ..errors import NO_STORE, InvalidRequest, UnsupportedGrantType
 from ..oauth.client_auth import authenticate_client
+from ..oauth.consents import note_use
 from ..oauth.grants import Context, Grant, TokenForm, TokenRequest
 from ..oauth.grants.supported import EXCHANGES, Exchange, offered_grant_types
 from ..storage.models import Client
@@ -70,6 +71,9 @@ async def token(
     exchange = _exchange(form.grant_type, settings)
     token_request = TokenRequest(form, client, client_address(request))
     grant = await exchange(token_request, Context(session, store, settings, passwords))
+    if grant.grant_id is not None:
+        # The user's connected app, if the client is one, shows when it last got tokens.
+        await note_use(session, grant.subject, grant.client_id)
     lifetime = settings.access_token_seconds
     access_token = issue_access_token(
         keys,
@@ -152,5 +156,6 @@ async def _refresh_token(store: TokenStore, settings: Settings, grant: Grant) ->
         subject=grant.subject,
         scopes=grant.refresh_scopes,
         auth_time=grant.auth_time,
+        granted_at=grant.granted_at,
         replaces=grant.refreshed_from,
     )

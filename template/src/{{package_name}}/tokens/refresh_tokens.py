@@ -36,9 +36,11 @@ async def issue_refresh_token(
     subject: str,
     scopes: frozenset[str],
     auth_time: int,
+    granted_at: float,
     replaces: str | None = None,
 ) -> str:
-    """A new refresh token; REPLACES is the `token_id` of the one it was rotated from."""
+    """A new refresh token; REPLACES is the `token_id` of the one it was rotated from. GRANTED_AT is
+    when the grant began (the user's approval, or the password login), which rotation carries over."""
     token = secrets.token_urlsafe(32)
     record = {
         "grant_id": grant_id,
@@ -46,6 +48,7 @@ async def issue_refresh_token(
         "subject": subject,
         "scopes": sorted(scopes),
         "auth_time": auth_time,
+        "granted_at": granted_at,
         "replaces": replaces,
     }
     await store.put(_key(token), record, settings.refresh_token_expire_days * 86400)

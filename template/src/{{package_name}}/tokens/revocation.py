@@ -1,8 +1,11 @@
-"""Revoked access tokens, grants and users, kept in the token store until the tokens would have expired."""
+"""Revoked access tokens, grants, users and connected apps, kept in the token store until the tokens
+would have expired."""
 
 import math
+import time
 
 from ..config import MAX_TOKEN_SECONDS, Settings
+from ..storage.record_keys import store_key
 from ..storage.token_store import TokenStore
 from .access_tokens import AccessToken
 
@@ -17,6 +20,15 @@ def _grant_name(grant_id: str) -> str:
 
 def _user_name(username: str) -> str:
     return f"user:{username}"
+
+
+def _app_name(username: str, client_id: str) -> str:
+    # A digest: one size whatever the names, and no way for one pair's name to spell another's.
+    return store_key("app", username, client_id)
+
+
+def _withdrawal_key(username: str, client_id: str) -> str:
+    return store_key("withdrawn-app", username, client_id)
 
 
 # A user's revocation outlives any access token issued before it, whatever the settings were then; its
@@ -46,19 +58,40 @@ async def revoke_user_tokens(store: TokenStore, username: str) -> None:
     await store.revoke(_user_name(username), USER_REVOCATION_SECONDS)
 
 
+async def revoke_app_tokens(store: TokenStore, settings: Settings, username: str, client_id: str) -> None:
+    """Revoke every token CLIENT_ID holds for USERNAME, on every process and instance: the access
+    tokens issued until now, and the grants (refresh tokens, authorization codes) begun until now.
+    Grants begun later, after the user approves the client again, are not affected.
+
+    Access tokens are checked by `is_revoked`, from the revocation's expiry, as a user's are. A grant
+    outlives any access token, so its check reads a record of its own that holds the time itself
+    (its lifetime follows the settings, so its expiry cannot tell the time)."""
+    now = time.time()
+    await store.put(_withdrawal_key(username, client_id), {"at": now}, grant_lifetime_seconds(settings))
+    await store.revoke(_app_name(username, client_id), USER_REVOCATION_SECONDS)
+
+
+async def app_grant_is_withdrawn(store: TokenStore, username: str, client_id: str, granted_at: float) -> bool:
+    """Whether the user withdrew CLIENT_ID's access at or after GRANTED_AT, when the grant began."""
+    withdrawal = await store.get(_withdrawal_key(username, client_id))
+    return withdrawal is not None and granted_at <= withdrawal["at"]
+
+
 async def is_revoked(store: TokenStore, token: AccessToken) -> bool:
-    """The token, its grant, or every token of its user issued until some time: one check, answered in
-    memory where the store keeps a mirror."""
+    """The token, its grant, every token of its user issued until some time, or every token of its
+    user and client issued until some time: one check, answered in memory where the store keeps a mirror."""
     user = _user_name(token.subject)
-    names = [_token_name(token.token_id), user]
+    app = _app_name(token.subject, token.client_id)
+    names = [_token_name(token.token_id), user, app]
     if token.grant_id is not None:
         names.append(_grant_name(token.grant_id))
     revoked = await store.revocations(*names)
-    if user in revoked:
-        # Whole seconds, as `iat` is: a token issued in the second of the revocation is revoked too.
-        revoked_at = math.floor(revoked.pop(user) - USER_REVOCATION_SECONDS)
-        if token.issued_at <= revoked_at:
-            return True
+    for until_then in (user, app):
+        if until_then in revoked:
+            # Whole seconds, as `iat` is: a token issued in the second of the revocation is revoked too.
+            revoked_at = math.floor(revoked.pop(until_then) - USER_REVOCATION_SECONDS)
+            if token.issued_at <= revoked_at:
+                return True
     return bool(revoked)
 
 

@@ -42,16 +42,25 @@ def _key(session_id: str) -> str:
 
 
 async def start_sign_in(
-    store: TokenStore, settings: Settings, request: Request, response: Response, username: str
+    store: TokenStore,
+    settings: Settings,
+    request: Request,
+    response: Response,
+    username: str,
+    *,
+    after_change: int = 0,
 ) -> None:
     """A new session id at every login, and a new pre-sign-in id for after it, so nothing planted or
-    seen before it is worth anything; the browser's earlier session ends."""
+    seen before it is worth anything; the browser's earlier session ends. AFTER_CHANGE is the user's
+    `credentials_changed_at` as read before the password was checked: a change ends the sign-ins
+    of its own second too, so this one begins in the second after it at the earliest."""
     earlier = read_cookie(request, settings, SESSION_COOKIE)
     if earlier:
         await store.delete(_key(earlier))
     session_id = secrets.token_urlsafe(32)
     ttl = settings.session_lifetime_minutes * 60
-    await store.put(_key(session_id), {"username": username, "auth_time": int(time.time())}, ttl)
+    auth_time = max(int(time.time()), after_change + 1)
+    await store.put(_key(session_id), {"username": username, "auth_time": auth_time}, ttl)
     set_cookie(response, request, settings, SESSION_COOKIE, session_id, ttl)
     set_cookie(response, request, settings, PRE_SIGN_IN_COOKIE, secrets.token_urlsafe(32), ttl)
 

@@ -51,6 +51,9 @@ class Grant:
     # The login or authorization code the tokens descend from; None for client credentials.
     grant_id: str | None = None
     auth_time: int = 0
+    # When the grant began, in Unix seconds: the user's approval, or the password login. A withdrawal
+    # of the client's access ends the grants begun until then.
+    granted_at: float = 0.0
     refreshable: bool = False
     # What the user granted; a refresh may ask for less (`scopes`), and its new refresh token
     # keeps the whole grant (RFC 6749 §6).

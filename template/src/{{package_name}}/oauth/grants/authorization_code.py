@@ -2,7 +2,7 @@
 
 from ...accounts.users import grant_holder
 from ...errors import InvalidClient, InvalidGrant, InvalidRequest
-from ...tokens.revocation import grant_lifetime_seconds
+from ...tokens.revocation import app_grant_is_withdrawn, grant_lifetime_seconds
 from ..authorization_codes import redeem_code
 from . import Context, Grant, TokenRequest, require_grant_type
 
@@ -27,12 +27,17 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
     # A code issued before a password change or a disabled account ends with the sign-in it came from.
     if await grant_holder(context.session, record) is None:
         raise InvalidGrant("The user can no longer use this code")
+    # Codes made before a release that recorded when: their sign-in came before them.
+    granted_at = record.get("issued_at", record["auth_time"])
+    if await app_grant_is_withdrawn(context.store, record["subject"], client.client_id, granted_at):
+        raise InvalidGrant("The user has withdrawn this client's access")
     return Grant(
         subject=record["subject"],
         client_id=client.client_id,
         scopes=frozenset(record["scopes"]),
         grant_id=record["grant_id"],
         auth_time=record["auth_time"],
+        granted_at=granted_at,
         nonce=record.get("nonce"),
         refreshable="refresh_token" in client.allowed_grant_types,
     )

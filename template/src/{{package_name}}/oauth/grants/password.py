@@ -45,5 +45,6 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
         scopes=settle_scopes(request.form.scope, allowed),
         grant_id=secrets.token_urlsafe(16),
         auth_time=int(time.time()),
+        granted_at=time.time(),
         refreshable=request.client is None or "refresh_token" in request.client.allowed_grant_types,
     )

@@ -6,7 +6,7 @@ from ...accounts.users import grant_holder
 from ...errors import InvalidClient, InvalidGrant, InvalidRequest
 from ...storage.models import Client
 from ...tokens.refresh_tokens import find_refresh_token, token_id, use_refresh_token
-from ...tokens.revocation import grant_is_revoked
+from ...tokens.revocation import app_grant_is_withdrawn, grant_is_revoked
 from . import FIRST_PARTY_CLIENT_ID, Context, Grant, TokenRequest, require_grant_type, settle_scopes
 
 GRANT_TYPE = "refresh_token"
@@ -44,6 +44,7 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
         scopes=settle_scopes(request.form.scope, granted),
         grant_id=record["grant_id"],
         auth_time=record["auth_time"],
+        granted_at=_granted_at(record),
         refreshable=True,
         granted_scopes=granted,
         refreshed_from=token_id(request.form.refresh_token),
@@ -60,3 +61,11 @@ def _check_holder(record: dict[str, Any], client: Client | None, holder: str) ->
 async def _check_grant(context: Context, record: dict[str, Any]) -> None:
     if await grant_is_revoked(context.store, record["grant_id"]):
         raise InvalidGrant("The grant has been revoked")
+    if await app_grant_is_withdrawn(context.store, record["subject"], record["client_id"], _granted_at(record)):
+        raise InvalidGrant("The user has withdrawn this client's access")
+
+
+def _granted_at(record: dict[str, Any]) -> float:
+    # Tokens issued before a release that recorded when the grant began: it began with their sign-in.
+    granted_at: float = record.get("granted_at", record["auth_time"])
+    return granted_at

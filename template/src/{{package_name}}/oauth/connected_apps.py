@@ -1,0 +1,48 @@
+"""Connected apps (OWASP ASVS 5.0 V10.7.2, V10.7.3): the clients a user approved, what each may do
+and when it last got tokens, and withdrawing one's access, which ends every token it holds for the user."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..config import Settings
+from ..storage.token_store import TokenStore
+from ..tokens.revocation import revoke_app_tokens
+from .clients import CLIENT_ID_LENGTH
+from .consents import approvals, forget_consent, has_consent
+from .scopes import SCOPES
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectedApp:
+    client_id: str
+    name: str
+    # Each approved scope with what it lets the app do.
+    scopes: list[tuple[str, str]]
+    # Unix seconds of the last tokens the app got for the user; None if it never did.
+    last_used_at: int | None
+
+
+async def connected_apps(session: AsyncSession, username: str) -> list[ConnectedApp]:
+    return [
+        ConnectedApp(
+            client_id=client.client_id,
+            name=client.name,
+            scopes=[(scope, SCOPES.get(scope, scope)) for scope in sorted(consent.scopes.split())],
+            last_used_at=consent.last_used_at,
+        )
+        for consent, client in await approvals(session, username)
+    ]
+
+
+async def withdraw(session: AsyncSession, store: TokenStore, settings: Settings, username: str, client_id: str) -> bool:
+    """End CLIENT_ID's access to the user's account: its refresh and access tokens and its codes in
+    flight stop working, on every process, and it must ask for approval again. False when it was
+    not a connected app of the user (nothing is recorded then, whatever CLIENT_ID a form sends)."""
+    if len(client_id) > CLIENT_ID_LENGTH or not await has_consent(session, username, client_id):
+        return False
+    # Revoked before the approval is deleted: were the store unreachable, the app stays listed
+    # and the user can try again.
+    await revoke_app_tokens(store, settings, username, client_id)
+    await forget_consent(session, username, client_id)
+    return True

@@ -1,0 +1,345 @@
+"""The account page: a user's own profile, password and e-mail address, the apps they connected
+(OWASP ASVS 5.0 V10.7.2, V10.7.3), and signing out everywhere.
+
+Server-rendered and without JavaScript, as the login page is. Every form is checked against CSRF
+and needs a sign-in; each answers with a 303 back to the page and a notice named by a fixed word
+(`?done=`), never with anything the form sent. Changing the password or the address asks for the
+current password, checked as a login is, with the same failed-login limits: a stolen sign-in
+alone cannot take the account over, nor guess the password faster than the login page can.
+"""
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
+
+from ..accounts import password_policy
+from ..accounts.account_changes import change_password, sign_out_everywhere
+from ..accounts.account_emails import FORGOT_PASSWORD_PATH, MailContext, notice_messages, verification_messages
+from ..accounts.device_cookies import presented_device, remember_device
+from ..accounts.login_attempts import TooManyFailedLogins
+from ..accounts.logins import LoginFailed, log_in
+from ..accounts.passwords import MAX_PASSWORD_LENGTH, PasswordHasher, PasswordHashingBusy
+from ..accounts.profiles import Profile
+from ..accounts.users import get_user, set_profile
+from ..config import Settings, issuer_of
+from ..deps import PasswordHasherDep, SessionDep, SettingsDep, TokenStoreDep, client_address
+from ..errors import BUSY_RETRY_AFTER_SECONDS
+from ..oauth.connected_apps import connected_apps, withdraw
+from ..storage.database import can_hold
+from ..storage.models import User
+from ..storage.token_store import TokenStore
+from ..web.mail_jobs import mail_context, send_later
+from ..web.pages import PAGE_HEADERS, checked_form, form_text, page, page_url
+from ..web.sign_ins import end_sign_in, signed_in_user, start_sign_in
+
+router = APIRouter(tags=["account"], include_in_schema=False)
+
+# What `?done=` may name: the one-line notice the page shows after a form's 303.
+NOTICES = {
+    "signed-in": "You are signed in.",
+    "password": "Your password is changed. Every other sign-in and every app's access has ended.",
+    "email": "Your e-mail address is changed. Follow the link sent to it to confirm it.",
+    "email-unchanged": "That is your e-mail address already.",
+    "verification": "If your address still needs confirming, a new link is on its way to it.",
+    "withdrawn": "The app no longer has access to your account.",
+    "signed-out": "You are signed out everywhere.",
+}
+BUSY = "The service is busy; try again in a moment."
+# The path of the sign-up page, served when ALLOW_REGISTRATION is on.
+SIGN_UP_PATH = "/sign-up"
+
+
+class NotSignedIn(Exception):
+    """A form posted without a sign-in: answered with the sign-in form."""
+
+
+class WrongPassword(Exception):
+    """The current password given with a change was not the user's: answered as a failed login is."""
+
+    def __init__(self, answer: Response) -> None:
+        self.answer = answer
+
+
+@router.get("/account", name="account")
+async def account(request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep) -> Response:
+    notice = NOTICES.get(request.query_params.get("done", ""))
+    signed_in = await signed_in_user(session, store, settings, request)
+    if signed_in is None:
+        return _sign_in_page(request, settings, notice=notice)
+    return await _account_page(request, session, settings, signed_in[1], notice=notice)
+
+
+@router.post("/account/sign-in", name="account_sign_in")
+async def account_sign_in(
+    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, passwords: PasswordHasherDep
+) -> Response:
+    form = await checked_form(request, settings)
+    try:
+        user = await log_in(
+            session,
+            store,
+            settings,
+            passwords,
+            username=_field(form, "username") or "",
+            password=_field(form, "password") or "",
+            address=client_address(request),
+            device=presented_device(request, settings),
+        )
+    except TooManyFailedLogins as exc:
+        answer = _sign_in_page(
+            request, settings, "Too many failed logins; try again later.", status.HTTP_429_TOO_MANY_REQUESTS
+        )
+        answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
+    except PasswordHashingBusy:
+        return _busy(_sign_in_page(request, settings, BUSY, status.HTTP_503_SERVICE_UNAVAILABLE))
+    except LoginFailed:
+        return _sign_in_page(request, settings, "Incorrect username or password.", status.HTTP_400_BAD_REQUEST)
+    response = _back(request, settings, "signed-in")
+    await start_sign_in(store, settings, request, response, user.username, after_change=user.credentials_changed_at)
+    await remember_device(store, settings, request, response, user)
+    return response
+
+
+@router.post("/account/password", name="account_password")
+async def account_password(
+    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, passwords: PasswordHasherDep
+) -> Response:
+    try:
+        user, form = await _signed_in_form(request, session, store, settings)
+    except NotSignedIn:
+        return _back(request, settings)
+    new_password = _field(form, "new_password") or ""
+    problem = _password_problem(new_password, user.username)
+    if problem is not None:
+        return await _account_page(request, session, settings, user, error=problem, status_code=400)
+    try:
+        await _check_password(request, session, store, settings, passwords, user, form)
+        # Every sign-in ends with the change, this browser's too; it signs in afresh just after.
+        await change_password(session, store, passwords, user.username, new_password)
+    except WrongPassword as exc:
+        return exc.answer
+    except PasswordHashingBusy:
+        return _busy(await _account_page(request, session, settings, user, error=BUSY, status_code=503))
+    changed = await get_user(session, user.username)
+    response = _back(request, settings, "password")
+    if changed is None:
+        return response
+    await start_sign_in(
+        store, settings, request, response, changed.username, after_change=changed.credentials_changed_at
+    )
+    await remember_device(store, settings, request, response, changed)
+    address, username = changed.email, changed.username
+    _mail(request, settings, lambda context: notice_messages(context, "password_changed", address, username))
+    return response
+
+
+@router.post("/account/email", name="account_email")
+async def account_email(
+    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, passwords: PasswordHasherDep
+) -> Response:
+    try:
+        user, form = await _signed_in_form(request, session, store, settings)
+    except NotSignedIn:
+        return _back(request, settings)
+    email = _valid_email(_field(form, "email"))
+    if email is None:
+        error = "Enter an e-mail address, such as name@example.com."
+        return await _account_page(request, session, settings, user, error=error, status_code=400)
+    try:
+        await _check_password(request, session, store, settings, passwords, user, form)
+    except WrongPassword as exc:
+        return exc.answer
+    except PasswordHashingBusy:
+        return _busy(await _account_page(request, session, settings, user, error=BUSY, status_code=503))
+    if email == user.email:
+        return _back(request, settings, "email-unchanged")
+    # Read first: the update refreshes the user loaded in this session, whatever set_profile returns.
+    old_address, username = user.email, user.username
+    await set_profile(session, username, Profile(email=email))
+
+    async def messages(context: MailContext) -> list[EmailMessage]:
+        # The old address hears of the change, in case it was not its owner's doing.
+        notices = await notice_messages(context, "email_changed", old_address, username)
+        return [*notices, *await verification_messages(context, username)]
+
+    _mail(request, settings, messages)
+    return _back(request, settings, "email")
+
+
+@router.post("/account/verify-email", name="account_verify_email")
+async def account_verify_email(
+    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep
+) -> Response:
+    try:
+        user, _form = await _signed_in_form(request, session, store, settings)
+    except NotSignedIn:
+        return _back(request, settings)
+    username = user.username
+    _mail(request, settings, lambda context: verification_messages(context, username))
+    return _back(request, settings, "verification")
+
+
+@router.post("/account/apps/withdraw", name="account_withdraw")
+async def account_withdraw(
+    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep
+) -> Response:
+    try:
+        user, form = await _signed_in_form(request, session, store, settings)
+    except NotSignedIn:
+        return _back(request, settings)
+    client_id = _field(form, "client_id")
+    # Only a connected app of this user is withdrawn: any other id, however made up, changes nothing.
+    if client_id and can_hold(client_id):
+        await withdraw(session, store, settings, user.username, client_id)
+    return _back(request, settings, "withdrawn")
+
+
+@router.post("/account/sign-out-everywhere", name="account_sign_out_everywhere")
+async def account_sign_out_everywhere(
+    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep
+) -> Response:
+    try:
+        user, _form = await _signed_in_form(request, session, store, settings)
+    except NotSignedIn:
+        return _back(request, settings)
+    await sign_out_everywhere(session, store, user.username)
+    response = _back(request, settings, "signed-out")
+    await end_sign_in(store, settings, request, response)
+    return response
+
+
+async def _signed_in_form(
+    request: Request, session: AsyncSession, store: TokenStore, settings: Settings
+) -> tuple[User, FormData]:
+    """The signed-in user and the posted form, once its CSRF token holds; NotSignedIn without a sign-in."""
+    signed_in = await signed_in_user(session, store, settings, request)
+    if signed_in is None:
+        raise NotSignedIn
+    return signed_in[1], await checked_form(request, settings)
+
+
+async def _check_password(
+    request: Request,
+    session: AsyncSession,
+    store: TokenStore,
+    settings: Settings,
+    passwords: PasswordHasher,
+    user: User,
+    form: FormData,
+) -> None:
+    """Check the form's `current_password` as a login to the user's account; WrongPassword, with
+    its answer, when it is not the password or logins are paused."""
+    try:
+        await log_in(
+            session,
+            store,
+            settings,
+            passwords,
+            username=user.username,
+            password=_field(form, "current_password") or "",
+            address=client_address(request),
+            device=presented_device(request, settings),
+        )
+    except TooManyFailedLogins as exc:
+        error = "Too many failed attempts; try again later."
+        answer = await _account_page(request, session, settings, user, error=error, status_code=429)
+        answer.headers["Retry-After"] = str(exc.retry_after)
+        raise WrongPassword(answer) from None
+    except LoginFailed:
+        error = "Your current password is not correct."
+        raise WrongPassword(
+            await _account_page(request, session, settings, user, error=error, status_code=400)
+        ) from None
+
+
+def _field(form: FormData, name: str) -> str | None:
+    """A field sent once, as text; None when it is absent, repeated or a file."""
+    values = form.getlist(name)
+    return form_text(values[0]) if len(values) == 1 else None
+
+
+def _password_problem(password: str, username: str) -> str | None:
+    """What is wrong with PASSWORD as the user's new one, in a fixed sentence that never repeats it."""
+    if len(password) < password_policy.MIN_PASSWORD_LENGTH:
+        return f"The new password needs at least {password_policy.MIN_PASSWORD_LENGTH} characters."
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"The new password may have at most {MAX_PASSWORD_LENGTH} characters."
+    problem = password_policy.problem(password, username)
+    return None if problem is None else f"The new password cannot be used: {problem}."
+
+
+def _valid_email(email: str | None) -> str | None:
+    if not email or not can_hold(email) or not email.isprintable():
+        return None
+    try:
+        email.encode()
+        Profile(email=email)
+    except (UnicodeEncodeError, ValidationError):
+        return None
+    return email
+
+
+def _mail(request: Request, settings: Settings, job: Callable[[MailContext], Awaitable[list[EmailMessage]]]) -> None:
+    """Hand JOB, given the mail context, to the background; nothing when the service sends no account e-mail."""
+    if not settings.account_email:
+        return
+    context = mail_context(request, settings)
+    send_later(request, lambda: job(context))
+
+
+def _back(request: Request, settings: Settings, done: str | None = None) -> Response:
+    """A 303 to the account page, with the notice DONE names."""
+    url = page_url(request, settings, "account") + (f"?done={done}" if done else "")
+    return RedirectResponse(url, status.HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
+
+
+def _busy(response: Response) -> Response:
+    response.headers["Retry-After"] = BUSY_RETRY_AFTER_SECONDS
+    return response
+
+
+def _sign_in_page(
+    request: Request, settings: Settings, error: str | None = None, status_code: int = 200, notice: str | None = None
+) -> Response:
+    issuer = issuer_of(request, settings)
+    context = {
+        "error": error,
+        "notice": notice,
+        "forgot_password_url": issuer + FORGOT_PASSWORD_PATH if settings.account_email else None,
+        "sign_up_url": issuer + SIGN_UP_PATH if settings.allow_registration else None,
+    }
+    return page(request, settings, "account_sign_in.html", context, status_code)
+
+
+async def _account_page(
+    request: Request,
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    apps = [(app, _date(app.last_used_at)) for app in await connected_apps(session, user.username)]
+    context = {
+        "user": user,
+        "apps": apps,
+        "notice": notice,
+        "error": error,
+        "account_email": settings.account_email,
+    }
+    return page(request, settings, "account.html", context, status_code)
+
+
+def _date(unix_seconds: int | None) -> str:
+    if unix_seconds is None:
+        return "never"
+    return datetime.fromtimestamp(unix_seconds, UTC).strftime("%Y-%m-%d")
