@@ -103,9 +103,9 @@ async def set_password(session: AsyncSession, passwords: PasswordHasher, usernam
     return user
 
 
-async def set_profile(session: AsyncSession, username: str, profile: Profile) -> User:
+async def set_profile(session: AsyncSession, username: str, profile: Profile) -> None:
     """Change the claims `profile` names; the others keep their values. A new address is not
-    verified unless PROFILE says so. The user, as it was before."""
+    verified unless PROFILE says so. (A user loaded in SESSION before shows the new values after.)"""
     user = await get_user(session, username)
     if user is None:
         raise UnknownUserError(username)
@@ -114,7 +114,6 @@ async def set_profile(session: AsyncSession, username: str, profile: Profile) ->
         columns["email_verified"] = False
     await session.execute(update(User).where(User.id == user.id).values(**columns))
     await session.commit()
-    return user
 
 
 def _profile_columns(profile: Profile) -> dict[str, Any]:

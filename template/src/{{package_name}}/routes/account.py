@@ -160,7 +160,7 @@ async def account_email(
         return _busy(await _account_page(request, session, settings, user, error=BUSY, status_code=503))
     if email == user.email:
         return _back(request, settings, "email-unchanged")
-    # Read first: the update refreshes the user loaded in this session, whatever set_profile returns.
+    # Read first: the update changes the user loaded in this session too.
     old_address, username = user.email, user.username
     await set_profile(session, username, Profile(email=email))
 
