@@ -3,7 +3,7 @@ ACCOUNT_EMAIL is on.
 
 Opening the link changes nothing, since mail scanners open links too: only the form's POST spends the
 token (once: the token store gives it out to one request) and marks the address verified, which is
-what makes `email_verified` true in ID tokens and UserInfo.
+what makes `email_verified` true (UserInfo; ID tokens carry no claims of the `email` scope).
 """
 
 from fastapi import APIRouter, Request
