@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
@@ -56,7 +57,9 @@ def text_of(message: EmailMessage) -> str:
 
 
 def link_in(message: EmailMessage) -> str:
-    """The one link of the message's text part that is not the account page's."""
-    links: list[str] = [link for link in LINK.findall(text_of(message)) if not link.endswith("/account")]
+    """The one link of the message's text part that is neither the account page's nor the bare issuer
+    of its signature."""
+    found = LINK.findall(text_of(message))
+    links: list[str] = [link for link in found if not link.endswith("/account") and urlsplit(link).path.strip("/")]
     assert len(links) == 1, links
     return links[0]

@@ -15,6 +15,15 @@ class LoginFailed(Exception):
     """Wrong username or password, or a disabled account: one answer for all."""
 
 
+class EmailNotVerified(LoginFailed):
+    """The password was right, but REQUIRE_VERIFIED_EMAIL is on and the account's address is not
+    verified yet. Only someone who knows the password learns this; `user` is whom to mail a link."""
+
+    def __init__(self, user: User) -> None:
+        super().__init__(user.username)
+        self.user = user
+
+
 async def log_in(
     session: AsyncSession,
     store: TokenStore,
@@ -26,7 +35,8 @@ async def log_in(
     address: str,
     device: str | None = None,
 ) -> User:
-    """The user these credentials log in, or LoginFailed; TooManyFailedLogins when paused,
+    """The user these credentials log in, or LoginFailed (EmailNotVerified for a right password of
+    an account whose address must be verified first); TooManyFailedLogins when paused,
     PasswordHashingBusy when the service cannot check a password now. `device` is the token of the
     browser's device cookie, if it sent one."""
     if not username or len(username) > MAX_USERNAME_LENGTH or not is_acceptable(password):
@@ -43,5 +53,14 @@ async def log_in(
             raise
         if user is None:
             raise LoginFailed
+        # The right password: no failed guess, whether or not the address lets the user in.
         await login_attempts.succeeded(store, attempt)
+    if settings.require_verified_email and _unverified(user):
+        raise EmailNotVerified(user)
     return user
+
+
+def _unverified(user: User) -> bool:
+    # A user without any address was made by an operator (sign-ups always give one), who vouches
+    # for the account; refusing it would lock out a user who has no address a link could reach.
+    return user.email is not None and not user.email_verified

@@ -53,7 +53,8 @@ def claims_for(user: User, scopes: frozenset[str]) -> dict[str, Any]:
         "preferred_username": user.username,
         "updated_at": user.updated_at,
         "email": user.email,
-        "email_verified": user.email_verified,
+        # False rather than absent while the address is not verified: a client must not take silence for yes.
+        "email_verified": None if user.email is None else bool(user.email_verified),
     }
     claims: dict[str, Any] = {"sub": user.subject}
     for scope in sorted(scopes & SCOPE_CLAIMS.keys()):

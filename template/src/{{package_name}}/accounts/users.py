@@ -73,10 +73,23 @@ async def create_user(
     scopes: frozenset[str] = frozenset(),
     profile: Profile | None = None,
 ) -> User:
+    password_hash = await passwords.hash(new_user.password)
+    return await create_user_with_hash(session, new_user.username, password_hash, scopes, profile)
+
+
+async def create_user_with_hash(
+    session: AsyncSession,
+    username: str,
+    password_hash: str,
+    scopes: frozenset[str] = frozenset(),
+    profile: Profile | None = None,
+) -> User:
+    """Create a user whose password was hashed already: by the sign-up page, which hashes in the
+    request and creates the user later (USERNAME must have passed `NewUser`'s checks)."""
     user = User(
-        username=new_user.username,
-        username_key=username_key(new_user.username),
-        password_hash=await passwords.hash(new_user.password),
+        username=username,
+        username_key=username_key(username),
+        password_hash=password_hash,
         scopes=" ".join(sorted(scopes)),
         subject=new_subject(),
         **({} if profile is None else _profile_columns(profile)),
@@ -86,7 +99,7 @@ async def create_user(
         await session.commit()
     except IntegrityError:
         await session.rollback()
-        raise UserExistsError(new_user.username) from None
+        raise UserExistsError(username) from None
     return user
 
 

@@ -15,6 +15,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 SUBJECTS = {
     "verify_email": "Confirm your e-mail address",
     "sign_up_attempt": "Someone tried to sign up with your e-mail address",
+    "username_taken": "That username is taken",
     "password_reset": "Reset your password",
     "password_changed": "Your password was changed",
     "email_changed": "Your e-mail address was changed",

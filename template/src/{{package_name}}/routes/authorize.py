@@ -9,6 +9,7 @@ Parameters this service does not use (`display`, `ui_locales`, `claims_locales`,
 any unknown one) are ignored, as Core §3.1.2.1 asks.
 """
 
+import functools
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -19,9 +20,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import URL, FormData
 
+from ..accounts.account_emails import verification_messages
 from ..accounts.device_cookies import presented_device, remember_device
 from ..accounts.login_attempts import TooManyFailedLogins
-from ..accounts.logins import LoginFailed, log_in
+from ..accounts.logins import EmailNotVerified, LoginFailed, log_in
 from ..accounts.passwords import PasswordHasher, PasswordHashingBusy
 from ..accounts.profiles import IDENTITY_SCOPES, shared_claims
 from ..accounts.users import MAX_USERNAME_LENGTH
@@ -49,6 +51,7 @@ from ..oauth.scopes import SCOPES
 from ..storage.models import Client, User
 from ..storage.token_store import TokenStore
 from ..tokens.id_tokens import IdTokenSigners, verified_hint
+from ..web.mail_jobs import mail_context, send_later
 from ..web.pages import PAGE_HEADERS, checked_form, error_page, form_text, page, page_url, templates
 from ..web.sign_ins import SignIn, end_sign_in, holds_sign_in, signed_in_user, start_sign_in
 
@@ -190,6 +193,14 @@ async def _sign_in(
         response = _login_page(request, settings, auth, message, status.HTTP_503_SERVICE_UNAVAILABLE)
         response.headers["Retry-After"] = BUSY_RETRY_AFTER_SECONDS
         return response
+    except EmailNotVerified as exc:
+        message = "Confirm your e-mail address first."
+        if settings.account_email:
+            # A new link, as the last may be lost or expired (within the account's limit of mail).
+            context = mail_context(request, settings)
+            send_later(request, functools.partial(verification_messages, context, exc.user.username))
+            message = "Confirm your e-mail address first; we sent you a new link."
+        return _login_page(request, settings, auth, message, status.HTTP_403_FORBIDDEN)
     except LoginFailed:
         return _login_page(request, settings, auth, "Incorrect username or password.", status.HTTP_400_BAD_REQUEST)
     if auth.id_token_hint is not None and not _hint_names(signers, request, settings, auth.id_token_hint, user):
@@ -262,8 +273,9 @@ def _login_page(
     # Core §3.1.2.1: the hint fills in the username, when it can be one.
     hint = auth.login_hint if auth.login_hint and len(auth.login_hint) <= MAX_USERNAME_LENGTH else ""
     context: dict[str, object] = {"auth": auth.params(), "error": error, "login_hint": hint}
-    # The reset pages are mounted only with account e-mail.
+    # The sign-up and reset pages are mounted only with account e-mail.
     context["forgot_password"] = settings.account_email
+    context["sign_up"] = settings.offers_sign_up
     return page(request, settings, "login.html", context, status_code)
 
 

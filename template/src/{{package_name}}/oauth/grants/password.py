@@ -10,7 +10,7 @@ import secrets
 import time
 
 from ...accounts.login_attempts import TooManyFailedLogins
-from ...accounts.logins import LoginFailed, log_in
+from ...accounts.logins import EmailNotVerified, LoginFailed, log_in
 from ...errors import InvalidClient, InvalidGrant, InvalidRequest, TooManyAttempts
 from . import FIRST_PARTY_CLIENT_ID, Context, Grant, TokenRequest, require_grant_type, settle_scopes
 
@@ -36,6 +36,8 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
         )
     except TooManyFailedLogins as exc:
         raise TooManyAttempts(exc.retry_after) from None
+    except EmailNotVerified:
+        raise InvalidGrant("The account's e-mail address is not verified yet; follow the link mailed to it") from None
     except LoginFailed:
         raise InvalidGrant("Incorrect username or password") from None
     allowed = user.allowed_scopes if request.client is None else user.allowed_scopes & request.client.allowed_scopes
