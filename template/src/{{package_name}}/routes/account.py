@@ -23,7 +23,7 @@ from ..accounts.account_changes import change_password, sign_out_everywhere
 from ..accounts.account_emails import FORGOT_PASSWORD_PATH, MailContext, notice_messages, verification_messages
 from ..accounts.device_cookies import presented_device, remember_device
 from ..accounts.login_attempts import TooManyFailedLogins
-from ..accounts.logins import LoginFailed, log_in
+from ..accounts.logins import EmailNotVerified, LoginFailed, log_in
 from ..accounts.passwords import MAX_PASSWORD_LENGTH, PasswordHasher, PasswordHashingBusy
 from ..accounts.profiles import Profile
 from ..accounts.users import get_user, set_profile
@@ -99,6 +99,14 @@ async def account_sign_in(
         return answer
     except PasswordHashingBusy:
         return _busy(_sign_in_page(request, settings, BUSY, status.HTTP_503_SERVICE_UNAVAILABLE))
+    except EmailNotVerified as exc:
+        message = "Confirm your e-mail address first."
+        if settings.account_email:
+            # A new link, as the last may be lost or expired (within the account's limit of mail).
+            username = exc.user.username
+            _mail(request, settings, lambda context: verification_messages(context, username))
+            message = "Confirm your e-mail address first; we sent you a new link."
+        return _sign_in_page(request, settings, message, status.HTTP_403_FORBIDDEN)
     except LoginFailed:
         return _sign_in_page(request, settings, "Incorrect username or password.", status.HTTP_400_BAD_REQUEST)
     response = _back(request, settings, "signed-in")
@@ -252,6 +260,9 @@ async def _check_password(
         answer = await _account_page(request, session, settings, user, error=error, status_code=429)
         answer.headers["Retry-After"] = str(exc.retry_after)
         raise WrongPassword(answer) from None
+    except EmailNotVerified:
+        # The right password, of a signed-in user whose new address is not verified yet.
+        return
     except LoginFailed:
         error = "Your current password is not correct."
         raise WrongPassword(
