@@ -55,7 +55,7 @@ async def log_in(
             raise LoginFailed
         # The right password: no failed guess, whether or not the address lets the user in.
         await login_attempts.succeeded(store, attempt)
-    if settings.require_verified_email and _unverified(user):
+    if settings.email_verification_required and _unverified(user):
         raise EmailNotVerified(user)
     return user
 
