@@ -48,10 +48,10 @@ class Mailbox:
 
 
 def link_in(message: EmailMessage) -> str:
-    """The message's one link that is not to the account page."""
+    """The message's one link that carries a token (the others: the service itself, its account page)."""
     body = message.get_body(("plain",))
     assert body is not None
-    links = [link for link in LINK.findall(body.get_content()) if not link.endswith("/account")]
+    links = [link for link in LINK.findall(body.get_content()) if "token=" in link]
     assert len(links) == 1, links
     return str(links[0])
 
