@@ -12,8 +12,10 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, suppress
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -51,11 +53,18 @@ def temporary_database(storage: str) -> Iterator[str]:
     server = make_url(SERVER_URLS[storage])
     require(SERVER_URLS[storage])
     name = f"oauthgen_test_{secrets.token_hex(4)}"
-    asyncio.run(_on_server(SERVER_URLS[storage], "CREATE DATABASE {}", name))
+    _run_apart(_on_server(SERVER_URLS[storage], "CREATE DATABASE {}", name))
     try:
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:
-        asyncio.run(_on_server(SERVER_URLS[storage], "DROP DATABASE {}", name))
+        _run_apart(_on_server(SERVER_URLS[storage], "DROP DATABASE {}", name))
+
+
+def _run_apart(work: Coroutine[Any, Any, None]) -> None:
+    """Run WORK to its end in an event loop of its own thread: the test's thread may be running one
+    already (Playwright's, in a browser test)."""
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, work).result()
 
 
 async def _on_server(url: str, statement: str, name: str) -> None:

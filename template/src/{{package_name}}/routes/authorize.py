@@ -210,7 +210,7 @@ async def _sign_in(
         str(URL(page_url(request, settings, "authorize")).include_query_params(**auth.after_login().params())),
         status.HTTP_303_SEE_OTHER,
     )
-    await start_sign_in(store, settings, request, response, user.username)
+    await start_sign_in(store, settings, request, response, user.username, after_change=user.credentials_changed_at)
     await remember_device(store, settings, request, response, user)
     return response
 
