@@ -2,8 +2,11 @@
 answer waits for it or shows what it found: verification links, reset links and notices of change.
 
 Links are built from the service's issuer and its pages' fixed paths, never from a request's Host.
-A user gets at most MAX_ACCOUNT_EMAILS_PER_ACCOUNT links per ACCOUNT_EMAIL_WINDOW_SECONDS; beyond
-that, requests are dropped without a word to the requester, who must not learn of the account.
+Mail to an account is limited per ACCOUNT_EMAIL_WINDOW_SECONDS, and what is over a limit is dropped
+without a word to the requester, who must not learn of the account: MAX_ACCOUNT_EMAILS_PER_ACCOUNT
+links for the requests of each caller's address, so that a stranger who spends them does not stop
+the owner's own reset, and ACCOUNT_EMAILS_FROM_EVERYWHERE times as many in all, so that many
+addresses together cannot flood the mailbox; and as many notices of change.
 """
 
 import logging
@@ -29,6 +32,8 @@ VERIFY_EMAIL_PATH = "/verify-email"
 RESET_PASSWORD_PATH = "/reset-password"
 FORGOT_PASSWORD_PATH = "/forgot-password"
 ACCOUNT_PATH = "/account"
+# How many times an account's per-requester share of links it may get in all, from every address.
+ACCOUNT_EMAILS_FROM_EVERYWHERE = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,8 @@ class MailContext:
     settings: Settings
     # The service's public base URL (ISSUER), under which every link lies.
     issuer: str
+    # The address of the caller who asked (as `deps.client_address` gives it); "" for an operator.
+    requester: str = ""
 
     def link(self, path: str, **query: str) -> str:
         return f"{self.issuer}{path}" + (f"?{urlencode(query)}" if query else "")
@@ -50,10 +57,15 @@ class MailContext:
 
 
 async def within_account_limit(context: MailContext, user: User) -> bool:
-    """Count a link mailed to USER; False once the account has had its share for the window."""
-    key = store_key("account-emails", user.username)
-    counts = await context.store.increment({key: context.settings.account_email_window_seconds})
-    if counts[key] > context.settings.max_account_emails_per_account:
+    """Count a link mailed to USER; False once the account has had its share for the window, of
+    this requester's asking or in all."""
+    settings = context.settings
+    window = settings.account_email_window_seconds
+    mine = store_key("account-emails", user.username, context.requester)
+    everyone = store_key("account-emails", user.username)
+    counts = await context.store.increment({mine: window, everyone: window})
+    limit = settings.max_account_emails_per_account
+    if counts[mine] > limit or counts[everyone] > limit * ACCOUNT_EMAILS_FROM_EVERYWHERE:
         logger.warning("Account e-mail limit reached for a user; no message sent")
         return False
     return True
@@ -100,5 +112,10 @@ async def reset_messages(context: MailContext, login: str) -> list[EmailMessage]
 async def notice_messages(context: MailContext, name: str, to: str | None, username: str) -> list[EmailMessage]:
     """A notice of a change to the account (`password_changed`, `email_changed`), to TO if any."""
     if to is None:
+        return []
+    key = store_key("account-notices", username)
+    counts = await context.store.increment({key: context.settings.account_email_window_seconds})
+    if counts[key] > context.settings.max_account_emails_per_account:
+        logger.warning("Notice limit reached for a user; no message sent")
         return []
     return [context.message(name, to, username=username, forgot_url=context.link(FORGOT_PASSWORD_PATH))]

@@ -17,6 +17,7 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
 IDENTITY_SCOPES = frozenset({"openid", *SCOPE_CLAIMS})
 ID_TOKEN_CLAIMS = ("sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash")
 CLAIMS_SUPPORTED = (*ID_TOKEN_CLAIMS, *sorted({claim for claims in SCOPE_CLAIMS.values() for claim in claims}))
+EMAIL_PATTERN = r'^[^@\s<>()\[\],;:\\"]+@[^@\s<>()\[\],;:\\"]+$'
 # What the consent page says each claim is.
 CLAIM_LABELS = {
     "name": "full name",
@@ -35,8 +36,10 @@ class Profile(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     given_name: str | None = Field(default=None, min_length=1, max_length=150)
     family_name: str | None = Field(default=None, min_length=1, max_length=150)
-    # Checked loosely on purpose: only the mail server can tell whether an address works.
-    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    # Checked loosely on purpose, as only the mail server can tell whether an address works; but one
+    # plain address, with none of the characters that would make a mail header name other or more
+    # recipients (`a,b@c`, `x<y@z>`, `g:v@x;`).
+    email: str | None = Field(default=None, max_length=320, pattern=EMAIL_PATTERN)
     email_verified: bool | None = None
 
     def columns(self) -> dict[str, Any]:

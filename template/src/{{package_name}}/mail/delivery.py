@@ -19,6 +19,15 @@ logger = logging.getLogger(__name__)
 LINK = re.compile(r"https?://\S+")
 
 
+def is_permanent(error: Exception) -> bool:
+    """Whether trying again would fail the same way: a message no server can take, or a 5xx answer."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        return all(refused.code >= 500 for refused in error.recipients)
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        return error.code >= 500
+    return isinstance(error, ValueError | TypeError | UnicodeError)
+
+
 class Mailer(Protocol):
     async def send(self, message: EmailMessage) -> None:
         """Hand MESSAGE on; raise when it was not accepted."""

@@ -2,8 +2,11 @@
 
 A request hands over a job (what works out the messages to send) and answers at once: what the job
 finds, such as whether an account exists, never shows in the answer or its timing. A full queue
-drops the job and says so in the log; a delivery that fails is retried MAIL_SEND_ATTEMPTS times in
-all, MAIL_RETRY_SECONDS apart and twice as long each time, then logged with the request's id.
+drops the job and says so in the log. A delivery that fails for a while (no answer, a 4xx) is tried
+again MAIL_SEND_ATTEMPTS times in all, MAIL_RETRY_SECONDS later and twice as long each time: waiting
+apart from the workers, so that a mail server that is down holds up nobody else's mail. One that
+would fail the same way again (a 5xx, an address no server takes) is not; either is logged with the
+request's id.
 """
 
 import asyncio
@@ -13,11 +16,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from email.message import EmailMessage
 
 from ..observability.request_logging import current_request_id
-from .delivery import Mailer
+from .delivery import Mailer, is_permanent
 
 logger = logging.getLogger(__name__)
 MailJob = Callable[[], Awaitable[Iterable[EmailMessage]]]
-# Jobs waiting at most; beyond it the service is being flooded or the mail server is down for long.
+# Jobs and deliveries waiting at most; beyond it the service is being flooded or the mail server is
+# down for long.
 QUEUE_CAPACITY = 1000
 WORKERS = 4
 
@@ -27,19 +31,26 @@ class Outgoing:
         self._mailer = mailer
         self._attempts = attempts
         self._retry_seconds = retry_seconds
-        self._queue: asyncio.Queue[tuple[MailJob, str]] = asyncio.Queue(QUEUE_CAPACITY)
+        # A job to run, or a message and the number of its delivery attempt.
+        self._queue: asyncio.Queue[tuple[MailJob | EmailMessage, int, str]] = asyncio.Queue(QUEUE_CAPACITY)
+        self._waiting: set[asyncio.Task[None]] = set()
 
     def submit(self, job: MailJob) -> None:
         """Run JOB in the background; never waits, never fails."""
-        request_id = current_request_id.get()
-        try:
-            self._queue.put_nowait((job, request_id))
-        except asyncio.QueueFull:
-            logger.error("Mail queue full: a mail job of request %s was dropped", request_id)
+        self._put((job, 0, current_request_id.get()))
+
+    async def tried(self) -> None:
+        """Until every job submitted so far has run and each message been tried once."""
+        await self._queue.join()
 
     async def join(self) -> None:
-        """Until every job submitted so far has run (the tests wait for their mail so)."""
-        await self._queue.join()
+        """Until every job submitted so far has run and its mail is delivered or given up (the tests
+        wait for their mail so)."""
+        while True:
+            await self._queue.join()
+            if not self._waiting:
+                return
+            await asyncio.gather(*self._waiting, return_exceptions=True)
 
     @contextlib.asynccontextmanager
     async def running(self, drain_seconds: float) -> AsyncIterator["Outgoing"]:
@@ -50,39 +61,57 @@ class Outgoing:
         finally:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._queue.join(), drain_seconds)
-            for worker in workers:
-                worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
-            if not self._queue.empty():
-                logger.error("Stopped with %d mail jobs not run", self._queue.qsize())
+            left = self._queue.qsize() + len(self._waiting)
+            tasks = [*workers, *self._waiting]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if left:
+                logger.error("Stopped with %d mail jobs or deliveries not done", left)
+
+    def _put(self, item: tuple[MailJob | EmailMessage, int, str]) -> None:
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            logger.error("Mail queue full: mail of request %s was dropped", item[2])
 
     async def _work(self) -> None:
         while True:
-            job, request_id = await self._queue.get()
+            work, attempt, request_id = await self._queue.get()
             token = current_request_id.set(request_id)
             try:
-                for message in await job():
-                    await self._deliver(message, request_id)
+                if isinstance(work, EmailMessage):
+                    await self._deliver(work, attempt, request_id)
+                else:
+                    for message in await work():
+                        await self._deliver(message, 1, request_id)
             except Exception:
                 logger.exception("A mail job of request %s failed", request_id)
             finally:
                 current_request_id.reset(token)
                 self._queue.task_done()
 
-    async def _deliver(self, message: EmailMessage, request_id: str) -> None:
-        for attempt in range(1, self._attempts + 1):
-            try:
-                await self._mailer.send(message)
+    async def _deliver(self, message: EmailMessage, attempt: int, request_id: str) -> None:
+        try:
+            await self._mailer.send(message)
+        except Exception as exc:
+            if attempt < self._attempts and not is_permanent(exc):
+                self._retry_later(message, attempt + 1, request_id)
                 return
-            except Exception as exc:
-                if attempt == self._attempts:
-                    logger.error(
-                        "Mail %r (%s) of request %s not delivered after %d attempts: %s",
-                        message["Subject"],
-                        message["Message-ID"],
-                        request_id,
-                        attempt,
-                        type(exc).__name__,
-                    )
-                    return
-                await asyncio.sleep(self._retry_seconds * 2 ** (attempt - 1))
+            logger.error(
+                "Mail %r (%s) of request %s not delivered after %d attempts: %s",
+                message["Subject"],
+                message["Message-ID"],
+                request_id,
+                attempt,
+                type(exc).__name__,
+            )
+
+    def _retry_later(self, message: EmailMessage, attempt: int, request_id: str) -> None:
+        async def wait_then_queue() -> None:
+            await asyncio.sleep(self._retry_seconds * 2 ** (attempt - 2))
+            self._put((message, attempt, request_id))
+
+        task = asyncio.create_task(wait_then_queue())
+        self._waiting.add(task)
+        task.add_done_callback(self._waiting.discard)
