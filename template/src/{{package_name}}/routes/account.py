@@ -5,7 +5,9 @@ Server-rendered and without JavaScript, as the login page is. Every form is chec
 and needs a sign-in; each answers with a 303 back to the page and a notice named by a fixed word
 (`?done=`), never with anything the form sent. Changing the password or the address asks for the
 current password, checked as a login is, with the same failed-login limits: a stolen sign-in
-alone cannot take the account over, nor guess the password faster than the login page can.
+alone cannot take the account over, nor guess the password faster than the login page can. A new
+address takes the old one's place only once its holder opens the link mailed to it
+(accounts/email_confirmations.py).
 """
 
 from collections.abc import Awaitable, Callable
@@ -21,7 +23,9 @@ from starlette.datastructures import FormData
 from ..accounts import password_policy
 from ..accounts.account_changes import change_password, sign_out_everywhere
 from ..accounts.account_emails import FORGOT_PASSWORD_PATH, MailContext, notice_messages, verification_messages
+from ..accounts.account_tokens import forget_email_change, issue_email_change_token, pending_email
 from ..accounts.device_cookies import presented_device, remember_device
+from ..accounts.email_changes import email_change_messages
 from ..accounts.login_attempts import TooManyFailedLogins
 from ..accounts.logins import EmailNotVerified, LoginFailed, log_in
 from ..accounts.passwords import MAX_PASSWORD_LENGTH, PasswordHasher, PasswordHashingBusy
@@ -44,7 +48,8 @@ router = APIRouter(tags=["account"], include_in_schema=False)
 NOTICES = {
     "signed-in": "You are signed in.",
     "password": "Your password is changed. Every other sign-in and every app's access has ended.",
-    "email": "Your e-mail address is changed. Follow the link sent to it to confirm it.",
+    "email": "Open the link we sent to your new e-mail address to finish the change.",
+    "email-set": "Your e-mail address is changed.",
     "email-unchanged": "That is your e-mail address already.",
     "verification": "If your address still needs confirming, a new link is on its way to it.",
     "withdrawn": "The app no longer has access to your account.",
@@ -72,7 +77,7 @@ async def account(request: Request, session: SessionDep, store: TokenStoreDep, s
     signed_in = await signed_in_user(session, store, settings, request)
     if signed_in is None:
         return _sign_in_page(request, settings, notice=notice)
-    return await _account_page(request, session, settings, signed_in[1], notice=notice)
+    return await _account_page(request, session, store, settings, signed_in[1], notice=notice)
 
 
 @router.post("/account/sign-in", name="account_sign_in")
@@ -126,7 +131,7 @@ async def account_password(
     new_password = _field(form, "new_password") or ""
     problem = _password_problem(new_password, user.username)
     if problem is not None:
-        return await _account_page(request, session, settings, user, error=problem, status_code=400)
+        return await _account_page(request, session, store, settings, user, error=problem, status_code=400)
     try:
         await _check_password(request, session, store, settings, passwords, user, form)
         # Every sign-in ends with the change, this browser's too; it signs in afresh just after.
@@ -134,7 +139,7 @@ async def account_password(
     except WrongPassword as exc:
         return exc.answer
     except PasswordHashingBusy:
-        return _busy(await _account_page(request, session, settings, user, error=BUSY, status_code=503))
+        return _busy(await _account_page(request, session, store, settings, user, error=BUSY, status_code=503))
     changed = await get_user(session, user.username)
     response = _back(request, settings, "password")
     if changed is None:
@@ -159,25 +164,26 @@ async def account_email(
     email = _valid_email(_field(form, "email"))
     if email is None:
         error = "Enter an e-mail address, such as name@example.com."
-        return await _account_page(request, session, settings, user, error=error, status_code=400)
+        return await _account_page(request, session, store, settings, user, error=error, status_code=400)
     try:
         await _check_password(request, session, store, settings, passwords, user, form)
     except WrongPassword as exc:
         return exc.answer
     except PasswordHashingBusy:
-        return _busy(await _account_page(request, session, settings, user, error=BUSY, status_code=503))
+        return _busy(await _account_page(request, session, store, settings, user, error=BUSY, status_code=503))
+    username = user.username
     if email == user.email:
+        # Asking for the address the account has calls off a change asked for before.
+        await forget_email_change(store, username)
         return _back(request, settings, "email-unchanged")
-    # Read first: the update changes the user loaded in this session too.
-    old_address, username = user.email, user.username
-    await set_profile(session, username, Profile(email=email))
-
-    async def messages(context: MailContext) -> list[EmailMessage]:
-        # The old address hears of the change, in case it was not its owner's doing.
-        notices = await notice_messages(context, "email_changed", old_address, username)
-        return [*notices, *await verification_messages(context, username)]
-
-    _mail(request, settings, messages)
+    if not settings.account_email:
+        # No link could confirm it: the address is set unverified, as the operator sets one.
+        await set_profile(session, username, Profile(email=email))
+        return _back(request, settings, "email-set")
+    # Nothing changes until the new address's holder uses the link: until then resets and notices
+    # go to the old one, which a thief with a sign-in and the password cannot take over.
+    token = await issue_email_change_token(store, settings, user, email)
+    _mail(request, settings, lambda context: email_change_messages(context, username, email, token))
     return _back(request, settings, "email")
 
 
@@ -257,7 +263,7 @@ async def _check_password(
         )
     except TooManyFailedLogins as exc:
         error = "Too many failed attempts; try again later."
-        answer = await _account_page(request, session, settings, user, error=error, status_code=429)
+        answer = await _account_page(request, session, store, settings, user, error=error, status_code=429)
         answer.headers["Retry-After"] = str(exc.retry_after)
         raise WrongPassword(answer) from None
     except EmailNotVerified:
@@ -266,7 +272,7 @@ async def _check_password(
     except LoginFailed:
         error = "Your current password is not correct."
         raise WrongPassword(
-            await _account_page(request, session, settings, user, error=error, status_code=400)
+            await _account_page(request, session, store, settings, user, error=error, status_code=400)
         ) from None
 
 
@@ -332,6 +338,7 @@ def _sign_in_page(
 async def _account_page(
     request: Request,
     session: AsyncSession,
+    store: TokenStore,
     settings: Settings,
     user: User,
     *,
@@ -346,6 +353,7 @@ async def _account_page(
         "notice": notice,
         "error": error,
         "account_email": settings.account_email,
+        "pending_email": await pending_email(store, user),
     }
     return page(request, settings, "account.html", context, status_code)
 
