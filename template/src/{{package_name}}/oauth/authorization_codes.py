@@ -2,7 +2,6 @@
 redirect URI and the PKCE challenge. Only their hashes are stored."""
 
 import secrets
-import time
 from typing import Any
 
 from ..errors import InvalidGrant
@@ -29,8 +28,10 @@ async def create_code(
     scopes: frozenset[str],
     code_challenge: str | None,
     auth_time: int,
+    approved_at: float,
     nonce: str | None = None,
 ) -> str:
+    """A new code; APPROVED_AT is when the approval it rests on was seen (read, or given), no later."""
     code = secrets.token_urlsafe(32)
     record = {
         "client_id": client_id,
@@ -40,9 +41,9 @@ async def create_code(
         "scopes": sorted(scopes),
         "code_challenge": code_challenge,
         "auth_time": auth_time,
-        # When the user approved: the grant begins then, not at the exchange, so a withdrawal of the
-        # client's access in between ends this code too.
-        "issued_at": time.time(),
+        # When the approval was seen: the grant begins then, not at the code's making or exchange, so
+        # a withdrawal of the client's access after that ends this code too.
+        "issued_at": approved_at,
         # OpenID Connect: echoed in the ID token, binding it to the relying party's request.
         "nonce": nonce,
         # Every token issued from this code carries this id, so a replay can revoke them all.

@@ -42,8 +42,9 @@ async def withdraw(session: AsyncSession, store: TokenStore, settings: Settings,
     if len(client_id) > CLIENT_ID_LENGTH or not await has_consent(session, username, client_id):
         return False
     # Revoked before the approval is deleted: were the store unreachable, the app stays listed
-    # and the user can try again. And again after it: a code issued meanwhile under the remembered
-    # approval (a silent `prompt=none` request) began after the first revocation.
+    # and the user can try again. And again after it: an authorization that read the approval
+    # before it was gone (a silent `prompt=none` request) may have begun after the first revocation,
+    # but not after the second (its code's grant begins when it read the approval).
     await revoke_app_tokens(store, settings, username, client_id)
     await forget_consent(session, username, client_id)
     await revoke_app_tokens(store, settings, username, client_id)

@@ -22,16 +22,16 @@ from starlette.datastructures import FormData
 
 from ..accounts import password_policy
 from ..accounts.account_changes import change_password, sign_out_everywhere
-from ..accounts.account_emails import FORGOT_PASSWORD_PATH, MailContext, notice_messages, verification_messages
+from ..accounts.account_emails import MailContext, notice_messages, verification_messages
 from ..accounts.account_tokens import forget_email_change, issue_email_change_token, pending_email
-from ..accounts.device_cookies import presented_device, remember_device
+from ..accounts.device_cookies import presented_device
 from ..accounts.email_changes import email_change_messages
 from ..accounts.login_attempts import TooManyFailedLogins
 from ..accounts.logins import EmailNotVerified, LoginFailed, log_in
 from ..accounts.passwords import MAX_PASSWORD_LENGTH, PasswordHasher, PasswordHashingBusy
 from ..accounts.profiles import Profile
 from ..accounts.users import get_user, set_profile
-from ..config import Settings, issuer_of
+from ..config import Settings
 from ..deps import PasswordHasherDep, SessionDep, SettingsDep, TokenStoreDep, client_address
 from ..errors import BUSY_RETRY_AFTER_SECONDS
 from ..oauth.connected_apps import connected_apps, withdraw
@@ -40,7 +40,8 @@ from ..storage.models import User
 from ..storage.token_store import TokenStore
 from ..web.mail_jobs import mail_context, send_later
 from ..web.pages import PAGE_HEADERS, checked_form, form_text, page, page_url
-from ..web.sign_ins import end_sign_in, signed_in_user, start_sign_in
+from ..web.password_sign_ins import SignInRefused, begin_sign_in, password_sign_in
+from ..web.sign_ins import end_sign_in, signed_in_user
 
 router = APIRouter(tags=["account"], include_in_schema=False)
 
@@ -56,8 +57,6 @@ NOTICES = {
     "signed-out": "You are signed out everywhere.",
 }
 BUSY = "The service is busy; try again in a moment."
-# The path of the sign-up page, served when ALLOW_REGISTRATION is on.
-SIGN_UP_PATH = "/sign-up"
 
 
 class NotSignedIn(Exception):
@@ -85,38 +84,13 @@ async def account_sign_in(
     request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, passwords: PasswordHasherDep
 ) -> Response:
     form = await checked_form(request, settings)
+    username, password = _field(form, "username") or "", _field(form, "password") or ""
     try:
-        user = await log_in(
-            session,
-            store,
-            settings,
-            passwords,
-            username=_field(form, "username") or "",
-            password=_field(form, "password") or "",
-            address=client_address(request),
-            device=presented_device(request, settings),
-        )
-    except TooManyFailedLogins as exc:
-        answer = _sign_in_page(
-            request, settings, "Too many failed logins; try again later.", status.HTTP_429_TOO_MANY_REQUESTS
-        )
-        answer.headers["Retry-After"] = str(exc.retry_after)
-        return answer
-    except PasswordHashingBusy:
-        return _busy(_sign_in_page(request, settings, BUSY, status.HTTP_503_SERVICE_UNAVAILABLE))
-    except EmailNotVerified as exc:
-        message = "Confirm your e-mail address first."
-        if settings.account_email:
-            # A new link, as the last may be lost or expired (within the account's limit of mail).
-            username = exc.user.username
-            _mail(request, settings, lambda context: verification_messages(context, username))
-            message = "Confirm your e-mail address first; we sent you a new link."
-        return _sign_in_page(request, settings, message, status.HTTP_403_FORBIDDEN)
-    except LoginFailed:
-        return _sign_in_page(request, settings, "Incorrect username or password.", status.HTTP_400_BAD_REQUEST)
+        user = await password_sign_in(request, session, store, settings, passwords, username, password)
+    except SignInRefused as refused:
+        return refused.answered(_sign_in_page(request, settings, refused.message, refused.status_code))
     response = _back(request, settings, "signed-in")
-    await start_sign_in(store, settings, request, response, user.username, after_change=user.credentials_changed_at)
-    await remember_device(store, settings, request, response, user)
+    await begin_sign_in(store, settings, request, response, user)
     return response
 
 
@@ -144,10 +118,7 @@ async def account_password(
     response = _back(request, settings, "password")
     if changed is None:
         return response
-    await start_sign_in(
-        store, settings, request, response, changed.username, after_change=changed.credentials_changed_at
-    )
-    await remember_device(store, settings, request, response, changed)
+    await begin_sign_in(store, settings, request, response, changed)
     address, username = changed.email, changed.username
     _mail(request, settings, lambda context: notice_messages(context, "password_changed", address, username))
     return response
@@ -325,12 +296,12 @@ def _busy(response: Response) -> Response:
 def _sign_in_page(
     request: Request, settings: Settings, error: str | None = None, status_code: int = 200, notice: str | None = None
 ) -> Response:
-    issuer = issuer_of(request, settings)
+    # The pages the login page links to, where they are served.
     context = {
         "error": error,
         "notice": notice,
-        "forgot_password_url": issuer + FORGOT_PASSWORD_PATH if settings.account_email else None,
-        "sign_up_url": issuer + SIGN_UP_PATH if settings.allow_registration else None,
+        "forgot_password_url": page_url(request, settings, "forgot_password") if settings.account_email else None,
+        "sign_up_url": page_url(request, settings, "sign_up") if settings.offers_sign_up else None,
     }
     return page(request, settings, "account_sign_in.html", context, status_code)
 

@@ -9,7 +9,6 @@ Parameters this service does not use (`display`, `ui_locales`, `claims_locales`,
 any unknown one) are ignored, as Core §3.1.2.1 asks.
 """
 
-import functools
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -20,11 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import URL, FormData
 
-from ..accounts.account_emails import verification_messages
-from ..accounts.device_cookies import presented_device, remember_device
-from ..accounts.login_attempts import TooManyFailedLogins
-from ..accounts.logins import EmailNotVerified, LoginFailed, log_in
-from ..accounts.passwords import PasswordHasher, PasswordHashingBusy
+from ..accounts.passwords import PasswordHasher
 from ..accounts.profiles import IDENTITY_SCOPES, shared_claims
 from ..accounts.users import MAX_USERNAME_LENGTH
 from ..config import Settings, issuer_of
@@ -34,9 +29,7 @@ from ..deps import (
     SessionDep,
     SettingsDep,
     TokenStoreDep,
-    client_address,
 )
-from ..errors import BUSY_RETRY_AFTER_SECONDS
 from ..oauth.authorization_codes import create_code
 from ..oauth.authorization_requests import (
     REAUTHENTICATE,
@@ -51,9 +44,9 @@ from ..oauth.scopes import SCOPES
 from ..storage.models import Client, User
 from ..storage.token_store import TokenStore
 from ..tokens.id_tokens import IdTokenSigners, verified_hint
-from ..web.mail_jobs import mail_context, send_later
 from ..web.pages import PAGE_HEADERS, checked_form, error_page, form_text, page, page_url, templates
-from ..web.sign_ins import SignIn, end_sign_in, holds_sign_in, signed_in_user, start_sign_in
+from ..web.password_sign_ins import SignInRefused, begin_sign_in, password_sign_in
+from ..web.sign_ins import SignIn, end_sign_in, holds_sign_in, signed_in_user
 
 router = APIRouter(tags=["oauth2"], include_in_schema=False)
 
@@ -146,6 +139,8 @@ async def _respond(
         return _login_page(request, settings, auth)
     browser, user = signed_in
     scopes = valid.scopes & (user.allowed_scopes | IDENTITY_SCOPES)
+    # Before the approval is read or recorded: a withdrawal that deletes it later ends the code.
+    approved_at = time.time()
     if decision is not None:
         if not decision.approved:
             raise ErrorRedirect(valid.redirect_uri, "access_denied", "Denied")
@@ -156,7 +151,7 @@ async def _respond(
         if "none" in valid.prompts:
             raise ErrorRedirect(valid.redirect_uri, "consent_required")
         return _consent_page(request, settings, auth, valid.client, scopes, user)
-    code = await _issue_code(store, auth, valid, scopes, browser)
+    code = await _issue_code(store, auth, valid, scopes, browser, approved_at)
     return _redirect(request, settings, valid.redirect_uri, auth.state, code=code)
 
 
@@ -172,37 +167,11 @@ async def _sign_in(
 ) -> Response:
     """Sign the user in and go on with the authorization request; the login page again if that fails."""
     valid = await validate(auth, session)
+    username, password = form_text(form.get("username")) or "", form_text(form.get("password")) or ""
     try:
-        user = await log_in(
-            session,
-            store,
-            settings,
-            passwords,
-            username=form_text(form.get("username")) or "",
-            password=form_text(form.get("password")) or "",
-            address=client_address(request),
-            device=presented_device(request, settings),
-        )
-    except TooManyFailedLogins as exc:
-        message = "Too many failed logins; try again later."
-        response = _login_page(request, settings, auth, message, status.HTTP_429_TOO_MANY_REQUESTS)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-    except PasswordHashingBusy:
-        message = "The service is busy; try again in a moment."
-        response = _login_page(request, settings, auth, message, status.HTTP_503_SERVICE_UNAVAILABLE)
-        response.headers["Retry-After"] = BUSY_RETRY_AFTER_SECONDS
-        return response
-    except EmailNotVerified as exc:
-        message = "Confirm your e-mail address first."
-        if settings.account_email:
-            # A new link, as the last may be lost or expired (within the account's limit of mail).
-            context = mail_context(request, settings)
-            send_later(request, functools.partial(verification_messages, context, exc.user.username))
-            message = "Confirm your e-mail address first; we sent you a new link."
-        return _login_page(request, settings, auth, message, status.HTTP_403_FORBIDDEN)
-    except LoginFailed:
-        return _login_page(request, settings, auth, "Incorrect username or password.", status.HTTP_400_BAD_REQUEST)
+        user = await password_sign_in(request, session, store, settings, passwords, username, password)
+    except SignInRefused as refused:
+        return refused.answered(_login_page(request, settings, auth, refused.message, refused.status_code))
     if auth.id_token_hint is not None and not _hint_names(signers, request, settings, auth.id_token_hint, user):
         # Core §3.1.2.1: the client asked for the user its ID token names; another one signed in.
         raise ErrorRedirect(valid.redirect_uri, "login_required")
@@ -210,8 +179,7 @@ async def _sign_in(
         str(URL(page_url(request, settings, "authorize")).include_query_params(**auth.after_login().params())),
         status.HTTP_303_SEE_OTHER,
     )
-    await start_sign_in(store, settings, request, response, user.username, after_change=user.credentials_changed_at)
-    await remember_device(store, settings, request, response, user)
+    await begin_sign_in(store, settings, request, response, user)
     return response
 
 
@@ -242,7 +210,12 @@ def _hint_names(signers: IdTokenSigners, request: Request, settings: Settings, i
 
 
 async def _issue_code(
-    store: TokenStore, auth: AuthorizationRequest, valid: ValidRequest, scopes: frozenset[str], browser: SignIn
+    store: TokenStore,
+    auth: AuthorizationRequest,
+    valid: ValidRequest,
+    scopes: frozenset[str],
+    browser: SignIn,
+    approved_at: float,
 ) -> str:
     return await create_code(
         store,
@@ -253,6 +226,7 @@ async def _issue_code(
         scopes=scopes,
         code_challenge=auth.code_challenge,
         auth_time=browser.auth_time,
+        approved_at=approved_at,
         nonce=auth.nonce,
     )
 
