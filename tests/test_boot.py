@@ -17,7 +17,15 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from dotenv import dotenv_values
 
 from .support import REPO
-from .support.services import NO_MAIL_SERVER, PACKAGE, PASSWORD, password_token, run_module, running_service
+from .support.services import (
+    NO_MAIL_SERVER,
+    PACKAGE,
+    PASSWORD,
+    TEST_TOTP_KEY,
+    password_token,
+    run_module,
+    running_service,
+)
 
 ALGORITHMS = yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))["jwt_algorithm"]["choices"]
 
@@ -129,7 +137,12 @@ def test_development_secret_is_created_once_and_kept(project_copy: Callable[...,
 def test_production_refuses_to_start_without_a_key(project_copy: Callable[..., Path]) -> None:
     project = project_copy(jwt_algorithm="ES256")
 
-    production = {"ENVIRONMENT": "production", "ISSUER": "https://auth.example.com", "SMTP_URL": NO_MAIL_SERVER}
+    production = {
+        "ENVIRONMENT": "production",
+        "ISSUER": "https://auth.example.com",
+        "SMTP_URL": NO_MAIL_SERVER,
+        "TOTP_ENCRYPTION_KEYS": TEST_TOTP_KEY,
+    }
 
     result = run_module(project, PACKAGE, "serve", env=production)
 

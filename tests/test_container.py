@@ -17,7 +17,7 @@ from oauthgen.lock import write_lock
 
 from .support.containers import build, podman, podman_compose, slim_python_base
 from .support.ports import free_port
-from .support.services import NO_MAIL_SERVER, PACKAGE, PASSWORD, answers_ok, eventually
+from .support.services import NO_MAIL_SERVER, PACKAGE, PASSWORD, TEST_TOTP_KEY, answers_ok, eventually
 
 COMPOSED_IMAGE = "my-service"
 PLANTED = "planted-secret-" + secrets.token_hex(8)
@@ -63,7 +63,7 @@ def test_the_image_serves_the_seed_flow_and_its_health_checks_pass(image: str) -
     id_token_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     id_token_pem = id_token_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
     settings = ["-e", f"ISSUER=http://127.0.0.1:{port}", "-e", f"SECRET_KEY={secrets.token_urlsafe(64)}"]
-    settings += ["-e", f"SMTP_URL={NO_MAIL_SERVER}"]
+    settings += ["-e", f"SMTP_URL={NO_MAIL_SERVER}", "-e", f"TOTP_ENCRYPTION_KEYS={TEST_TOTP_KEY}"]
     settings += ["-e", f"ID_TOKEN_PRIVATE_KEY={id_token_pem}"]
     run = ["run", "--rm", "--network=host", "--volume", f"{volume}:/app/var", *settings, image]
     podman("volume", "create", volume)
@@ -113,7 +113,7 @@ def test_compose_publishes_the_service_on_the_host_port_that_port_chooses(
     id_token_pem.chmod(0o644)  # the service's user in the container reads it
     production = (
         f"ISSUER=http://127.0.0.1:{port}\nSECRET_KEY={secrets.token_urlsafe(64)}\nPORT={port}\nWEB_CONCURRENCY=1\n"
-        f"SMTP_URL={NO_MAIL_SERVER}\n"
+        f"SMTP_URL={NO_MAIL_SERVER}\nTOTP_ENCRYPTION_KEYS={TEST_TOTP_KEY}\n"
     )
     (project / ".env.production").write_text(production, encoding="utf-8")
     # The compose file's image, already built by the fixture: `up` neither builds nor pulls it.

@@ -24,6 +24,7 @@ from .support.services import (
     NO_MAIL_SERVER,
     PACKAGE,
     PASSWORD,
+    TEST_TOTP_KEY,
     eventually,
     password_token,
     project_env,
@@ -141,6 +142,7 @@ def test_two_instances_share_tokens_revocations_and_login_limits(
             "ENVIRONMENT": "production",
             "ISSUER": "https://auth.example",
             "SMTP_URL": NO_MAIL_SERVER,
+            "TOTP_ENCRYPTION_KEYS": TEST_TOTP_KEY,
             "PRIVATE_KEY": pem,
             "ID_TOKEN_PRIVATE_KEY": _id_token_key().decode(),
             "MAX_FAILED_LOGINS": "3",
@@ -230,6 +232,7 @@ def test_a_rolling_key_rotation_across_two_instances_rejects_no_token(
             "ENVIRONMENT": "production",
             "ISSUER": "https://auth.example",
             "SMTP_URL": NO_MAIL_SERVER,
+            "TOTP_ENCRYPTION_KEYS": TEST_TOTP_KEY,
         }
         _, login = _prepare_production(project, env)
 

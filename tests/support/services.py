@@ -20,6 +20,8 @@ USERNAME = "alice"  # the user the client tests sign in as
 PASSWORD = "correct horse battery staple"
 # What production requires for account e-mail, in tests that send none: `.invalid` never resolves (RFC 2606).
 NO_MAIL_SERVER = "smtp://mail.invalid"
+# A Fernet key for the production settings of tests (TOTP_ENCRYPTION_KEYS): made for them, protecting nothing.
+TEST_TOTP_KEY = "dGVzdHMtb25seS1rZXktb2YtMzItYnl0ZXMtLS0tLS0="
 
 
 def project_env(project: Path | None, extra: Mapping[str, str] | None = None) -> dict[str, str]:

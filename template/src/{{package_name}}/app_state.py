@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from starlette.types import ASGIApp
 
 from .accounts.passwords import PasswordHasher
+from .accounts.secret_encryption import SecretBox
 from .config import Settings
 from .mail.outgoing import Outgoing
 from .storage.token_store import TokenStore
@@ -29,6 +30,8 @@ class AppState:
     id_token_signers: IdTokenSigners
     engine: AsyncEngine
     sessions: async_sessionmaker[Any]
+    # What encrypts the authenticator apps' secrets; None only while MFA=off (accounts/secret_encryption.py).
+    secret_box: SecretBox | None
     # What access tokens are checked against for expiry; the tests move it instead of sleeping.
     clock: Callable[[], float] = time.time
     verified_tokens: VerifiedTokens = field(init=False)

@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.openapi.models import OAuth2 as OAuth2Model
 from fastapi.openapi.models import OAuthFlowPassword, OAuthFlows
 from fastapi.security import SecurityScopes
@@ -11,6 +11,7 @@ from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .accounts.passwords import PasswordHasher
+from .accounts.secret_encryption import SecretBox
 from .app_state import app_state
 from .config import Settings, issuer_of
 from .errors import bearer_challenge, insufficient_scope
@@ -54,6 +55,14 @@ async def get_password_hasher(request: Request) -> PasswordHasher:
     return app_state(request.app).passwords
 
 
+async def get_secret_box(request: Request) -> SecretBox:
+    box = app_state(request.app).secret_box
+    if box is None:
+        # Production with MFA=off and no TOTP_ENCRYPTION_KEYS: there are no second factors to set up.
+        raise HTTPException(status.HTTP_404_NOT_FOUND)
+    return box
+
+
 async def get_clock(request: Request) -> Callable[[], float]:
     return app_state(request.app).clock
 
@@ -71,6 +80,7 @@ IdTokenKeysDep = Annotated[IdTokenKeySet, Depends(get_id_token_keys)]
 IdTokenSignersDep = Annotated[IdTokenSigners, Depends(get_id_token_signers)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
+SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
 # What tokens are checked against for expiry and for their keys' retirement.
 ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
 

@@ -13,6 +13,7 @@ from ..storage.token_store import TokenStore
 from ..tokens.revocation import revoke_user_tokens
 from .account_tokens import forget_reset_tokens, reset_holder
 from .passwords import PasswordHasher
+from .second_factors import remove_factors
 from .users import disable_user, end_sign_ins, set_password
 
 
@@ -44,4 +45,12 @@ async def disable_account(session: AsyncSession, store: TokenStore, username: st
 
 async def sign_out_everywhere(session: AsyncSession, store: TokenStore, username: str) -> None:
     user = await end_sign_ins(session, username)
+    await revoke_user_tokens(store, user.username)
+
+
+async def reset_second_factors(session: AsyncSession, store: TokenStore, username: str) -> None:
+    """Remove the user's second factors (an operator's, after checking who asks), and end every
+    sign-in and token of the account, which may be in the hands of whoever took the factor."""
+    user = await end_sign_ins(session, username)
+    await remove_factors(session, user.username)
     await revoke_user_tokens(store, user.username)

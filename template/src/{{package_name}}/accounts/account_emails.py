@@ -110,7 +110,8 @@ async def reset_messages(context: MailContext, login: str) -> list[EmailMessage]
 
 
 async def notice_messages(context: MailContext, name: str, to: str | None, username: str) -> list[EmailMessage]:
-    """A notice of a change to the account (`password_changed`, `email_changed`), to TO if any."""
+    """A notice of a change to the account (`password_changed`, `email_changed`, `second_factor_added`,
+    `second_factor_removed`, `recovery_code_used`), to TO if any."""
     if to is None:
         return []
     key = store_key("account-notices", username)

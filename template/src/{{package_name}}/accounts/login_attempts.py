@@ -62,6 +62,13 @@ async def begin(
             account_key: (settings.max_failed_logins_per_account, settings.failed_login_long_window_seconds),
             address_key: (settings.max_failed_logins_per_address, settings.failed_login_long_window_seconds),
         }
+    await count(store, attempt, limits)
+    return attempt
+
+
+async def count(store: TokenStore, attempt: Attempt, limits: dict[str, tuple[int, int]]) -> None:
+    """Count ATTEMPT on each of its keys, each with LIMITS' (limit, window in seconds); or refuse it,
+    TooManyFailedLogins, when a count would pass its limit."""
     counts = await store.increment({key: window for key, (_, window) in limits.items()})
     exceeded = [key for key, (limit, _) in limits.items() if counts[key] > limit]
     if exceeded:
@@ -70,7 +77,6 @@ async def begin(
         # Not evaluated, so not a failure: a locked-out attacker's attempts count nowhere else.
         await store.decrement(*attempt.keys)
         raise TooManyFailedLogins(max(retry_after, 1))
-    return attempt
 
 
 async def succeeded(store: TokenStore, attempt: Attempt) -> None:

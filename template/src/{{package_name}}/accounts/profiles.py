@@ -15,7 +15,7 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
 # Scopes about the user alone: granted whenever the user consents, whatever other scopes the account
 # may grant (`create-user --scope`), since they give a client nothing but the user's own details.
 IDENTITY_SCOPES = frozenset({"openid", *SCOPE_CLAIMS})
-ID_TOKEN_CLAIMS = ("sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash")
+ID_TOKEN_CLAIMS = ("sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "acr", "amr")
 CLAIMS_SUPPORTED = (*ID_TOKEN_CLAIMS, *sorted({claim for claims in SCOPE_CLAIMS.values() for claim in claims}))
 EMAIL_PATTERN = r'^[^@\s<>()\[\],;:\\"]+@[^@\s<>()\[\],;:\\"]+$'
 # What the consent page says each claim is.

@@ -19,6 +19,9 @@ SUBJECTS = {
     "password_reset": "Reset your password",
     "password_changed": "Your password was changed",
     "email_changed": "Your e-mail address was changed",
+    "recovery_code_used": "A recovery code was used to sign in",
+    "second_factor_added": "An authenticator app was set up for your account",
+    "second_factor_removed": "The authenticator app of your account was removed",
 }
 
 _environment = Environment(

@@ -28,6 +28,7 @@ async def create_code(
     scopes: frozenset[str],
     code_challenge: str | None,
     auth_time: int,
+    methods: tuple[str, ...],
     approved_at: float,
     nonce: str | None = None,
 ) -> str:
@@ -41,6 +42,8 @@ async def create_code(
         "scopes": sorted(scopes),
         "code_challenge": code_challenge,
         "auth_time": auth_time,
+        # How the user signed in: the ID token's `amr` and `acr`.
+        "amr": list(methods),
         # When the approval was seen: the grant begins then, not at the code's making or exchange, so
         # a withdrawal of the client's access after that ends this code too.
         "issued_at": approved_at,

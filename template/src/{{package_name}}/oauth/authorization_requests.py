@@ -40,6 +40,8 @@ class AuthorizationRequest:
     max_age: str | None = None
     login_hint: str | None = None
     id_token_hint: str | None = None
+    # The authentication levels the client asks for, most wanted first (accounts/authentication_methods.py).
+    acr_values: str | None = None
     # Request objects (Core §6), which this service does not support: named only to refuse them.
     request: str | None = None
     request_uri: str | None = None

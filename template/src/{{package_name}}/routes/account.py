@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
-from ..accounts import password_policy
+from ..accounts import code_attempts, login_attempts, password_policy
 from ..accounts.account_changes import change_password, sign_out_everywhere
 from ..accounts.account_emails import MailContext, notice_messages, verification_messages
 from ..accounts.account_tokens import forget_email_change, issue_email_change_token, pending_email
@@ -30,9 +30,20 @@ from ..accounts.login_attempts import TooManyFailedLogins
 from ..accounts.logins import EmailNotVerified, LoginFailed, log_in
 from ..accounts.passwords import MAX_PASSWORD_LENGTH, PasswordHasher, PasswordHashingBusy
 from ..accounts.profiles import Profile
+from ..accounts.recovery_codes import replace_codes
+from ..accounts.second_factors import factors_of, remove_factors
+from ..accounts.totp import begin_enrollment, confirm_enrollment, pending_enrollment
 from ..accounts.users import get_user, set_profile
 from ..config import Settings
-from ..deps import PasswordHasherDep, SessionDep, SettingsDep, TokenStoreDep, client_address
+from ..deps import (
+    ClockDep,
+    PasswordHasherDep,
+    SecretBoxDep,
+    SessionDep,
+    SettingsDep,
+    TokenStoreDep,
+    client_address,
+)
 from ..errors import BUSY_RETRY_AFTER_SECONDS
 from ..oauth.connected_apps import connected_apps, withdraw
 from ..storage.database import can_hold
@@ -41,6 +52,7 @@ from ..storage.token_store import TokenStore
 from ..web.mail_jobs import mail_context, send_later
 from ..web.pages import PAGE_HEADERS, checked_form, form_text, page, page_url
 from ..web.password_sign_ins import SignInRefused, begin_sign_in, password_sign_in
+from ..web.second_factor_pages import continue_sign_in, enrollment_page, recovery_codes_page
 from ..web.sign_ins import end_sign_in, signed_in_user
 
 router = APIRouter(tags=["account"], include_in_schema=False)
@@ -55,6 +67,7 @@ NOTICES = {
     "verification": "If your address still needs confirming, a new link is on its way to it.",
     "withdrawn": "The app no longer has access to your account.",
     "signed-out": "You are signed out everywhere.",
+    "authenticator-removed": "Your authenticator app is removed, and so are your recovery codes.",
 }
 BUSY = "The service is busy; try again in a moment."
 
@@ -89,9 +102,7 @@ async def account_sign_in(
         user = await password_sign_in(request, session, store, settings, passwords, username, password)
     except SignInRefused as refused:
         return refused.answered(_sign_in_page(request, settings, refused.message, refused.status_code))
-    response = _back(request, settings, "signed-in")
-    await begin_sign_in(store, settings, request, response, user)
-    return response
+    return await continue_sign_in(request, session, store, settings, user, {}, _back(request, settings, "signed-in"))
 
 
 @router.post("/account/password", name="account_password")
@@ -198,6 +209,98 @@ async def account_sign_out_everywhere(
     response = _back(request, settings, "signed-out")
     await end_sign_in(store, settings, request, response)
     return response
+
+
+@router.post("/account/authenticator", name="account_authenticator")
+async def account_authenticator(
+    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, box: SecretBoxDep
+) -> Response:
+    """Begin setting up an authenticator app: its secret, until a first code confirms it."""
+    try:
+        user, _form = await _signed_in_form(request, session, store, settings)
+    except NotSignedIn:
+        return _back(request, settings)
+    if settings.mfa == "off":
+        return _back(request, settings)
+    enrollment = await begin_enrollment(store, box, user.username, settings.realm)
+    return enrollment_page(request, settings, enrollment, "account_authenticator_confirm", {})
+
+
+@router.post("/account/authenticator/confirm", name="account_authenticator_confirm")
+async def account_authenticator_confirm(
+    request: Request,
+    session: SessionDep,
+    store: TokenStoreDep,
+    settings: SettingsDep,
+    box: SecretBoxDep,
+    clock: ClockDep,
+) -> Response:
+    """The app's first code: the app becomes the account's second factor, with new recovery codes."""
+    try:
+        user, form = await _signed_in_form(request, session, store, settings)
+    except NotSignedIn:
+        return _back(request, settings)
+    enrollment = await pending_enrollment(store, box, user.username, settings.realm)
+    if enrollment is None or settings.mfa == "off":
+        return _back(request, settings)
+    confirm = "account_authenticator_confirm"
+    try:
+        attempt = await code_attempts.begin(store, settings, user.username, client_address(request))
+    except TooManyFailedLogins as exc:
+        error = "Too many wrong codes; try again later."
+        answer = enrollment_page(request, settings, enrollment, confirm, {}, error=error, status_code=429)
+        answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
+    if not await confirm_enrollment(session, store, box, user.username, _field(form, "code") or "", clock()):
+        error = "That code is not right. Enter the code your app shows now."
+        return enrollment_page(request, settings, enrollment, confirm, {}, error=error, status_code=400)
+    await login_attempts.succeeded(store, attempt)
+    codes = await replace_codes(session, user.username)
+    address, username = user.email, user.username
+    _mail(request, settings, lambda context: notice_messages(context, "second_factor_added", address, username))
+    return recovery_codes_page(request, settings, codes, page_url(request, settings, "account"))
+
+
+@router.post("/account/authenticator/remove", name="account_authenticator_remove")
+async def account_authenticator_remove(
+    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, passwords: PasswordHasherDep
+) -> Response:
+    """Remove the authenticator app and the recovery codes, once the current password is given."""
+    try:
+        user, form = await _signed_in_form(request, session, store, settings)
+    except NotSignedIn:
+        return _back(request, settings)
+    try:
+        await _check_password(request, session, store, settings, passwords, user, form)
+    except WrongPassword as exc:
+        return exc.answer
+    except PasswordHashingBusy:
+        return _busy(await _account_page(request, session, store, settings, user, error=BUSY, status_code=503))
+    await remove_factors(session, user.username)
+    address, username = user.email, user.username
+    _mail(request, settings, lambda context: notice_messages(context, "second_factor_removed", address, username))
+    return _back(request, settings, "authenticator-removed")
+
+
+@router.post("/account/recovery-codes", name="account_recovery_codes")
+async def account_recovery_codes(
+    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, passwords: PasswordHasherDep
+) -> Response:
+    """New recovery codes in place of the old ones, once the current password is given."""
+    try:
+        user, form = await _signed_in_form(request, session, store, settings)
+    except NotSignedIn:
+        return _back(request, settings)
+    if not (await factors_of(session, user.username)).any:
+        return _back(request, settings)
+    try:
+        await _check_password(request, session, store, settings, passwords, user, form)
+    except WrongPassword as exc:
+        return exc.answer
+    except PasswordHashingBusy:
+        return _busy(await _account_page(request, session, store, settings, user, error=BUSY, status_code=503))
+    codes = await replace_codes(session, user.username)
+    return recovery_codes_page(request, settings, codes, page_url(request, settings, "account"))
 
 
 async def _signed_in_form(
@@ -325,6 +428,8 @@ async def _account_page(
         "error": error,
         "account_email": settings.account_email,
         "pending_email": await pending_email(store, user),
+        "mfa": settings.mfa,
+        "factors": await factors_of(session, user.username),
     }
     return page(request, settings, "account.html", context, status_code)
 

@@ -5,8 +5,9 @@ Server-rendered pages that work without JavaScript. `oauth.authorization_request
 request; a request that fails, there or here, is answered in one place, `_answered`, as §4.1.2.1
 says: an unknown client or an unregistered redirect URI gets an error page, never a redirect; every
 other error goes back to the client's redirect URI with `error`, `state` and `iss` (RFC 9207).
-Parameters this service does not use (`display`, `ui_locales`, `claims_locales`, `acr_values`, and
-any unknown one) are ignored, as Core §3.1.2.1 asks.
+Parameters this service does not use (`display`, `ui_locales`, `claims_locales`, and any unknown
+one) are ignored, as Core §3.1.2.1 asks. `acr_values` naming two factors (`aal2`) asks a user who
+signed in with one, and has a second, for it (a step-up).
 """
 
 import time
@@ -19,8 +20,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import URL, FormData
 
+from ..accounts.authentication_methods import MULTI_FACTOR, wants_multi_factor
 from ..accounts.passwords import PasswordHasher
 from ..accounts.profiles import IDENTITY_SCOPES, shared_claims
+from ..accounts.second_factors import factors_of
 from ..accounts.users import MAX_USERNAME_LENGTH
 from ..config import Settings, issuer_of
 from ..deps import (
@@ -45,7 +48,9 @@ from ..storage.models import Client, User
 from ..storage.token_store import TokenStore
 from ..tokens.id_tokens import IdTokenSigners, verified_hint
 from ..web.pages import PAGE_HEADERS, checked_form, error_page, form_text, page, page_url, templates
-from ..web.password_sign_ins import SignInRefused, begin_sign_in, password_sign_in
+from ..web.password_sign_ins import SignInRefused, password_sign_in
+from ..web.second_factor_pages import code_page, continue_sign_in
+from ..web.second_factor_sign_ins import wait_for_second_factor
 from ..web.sign_ins import SignIn, end_sign_in, holds_sign_in, signed_in_user
 
 router = APIRouter(tags=["oauth2"], include_in_schema=False)
@@ -138,6 +143,13 @@ async def _respond(
             raise ErrorRedirect(valid.redirect_uri, "login_required")
         return _login_page(request, settings, auth)
     browser, user = signed_in
+    if await _must_step_up(session, settings, auth, browser, user):
+        # Core §3.1.2.1: the client asks for two factors, and the user has a second one to give.
+        if "none" in valid.prompts:
+            raise ErrorRedirect(valid.redirect_uri, "interaction_required")
+        response = code_page(request, settings, auth.params())
+        await wait_for_second_factor(store, settings, request, response, user, browser.methods)
+        return response
     scopes = valid.scopes & (user.allowed_scopes | IDENTITY_SCOPES)
     # Before the approval is read or recorded: a withdrawal that deletes it later ends the code.
     approved_at = time.time()
@@ -175,12 +187,11 @@ async def _sign_in(
     if auth.id_token_hint is not None and not _hint_names(signers, request, settings, auth.id_token_hint, user):
         # Core §3.1.2.1: the client asked for the user its ID token names; another one signed in.
         raise ErrorRedirect(valid.redirect_uri, "login_required")
+    then = auth.after_login().params()
     response = RedirectResponse(
-        str(URL(page_url(request, settings, "authorize")).include_query_params(**auth.after_login().params())),
-        status.HTTP_303_SEE_OTHER,
+        str(URL(page_url(request, settings, "authorize")).include_query_params(**then)), status.HTTP_303_SEE_OTHER
     )
-    await begin_sign_in(store, settings, request, response, user)
-    return response
+    return await continue_sign_in(request, session, store, settings, user, then, response)
 
 
 def _must_sign_in(
@@ -201,6 +212,16 @@ def _must_sign_in(
     if auth.id_token_hint is not None:
         return not _hint_names(signers, request, settings, auth.id_token_hint, user)
     return False
+
+
+async def _must_step_up(
+    session: AsyncSession, settings: Settings, auth: AuthorizationRequest, browser: SignIn, user: User
+) -> bool:
+    """Whether the client asks for two factors (`acr_values`) of a sign-in made with one, and the
+    user has a second factor; without one, the ID token's `acr` tells the client what it got."""
+    if settings.mfa == "off" or not wants_multi_factor(auth.acr_values) or MULTI_FACTOR in browser.methods:
+        return False
+    return (await factors_of(session, user.username)).any
 
 
 def _hint_names(signers: IdTokenSigners, request: Request, settings: Settings, id_token_hint: str, user: User) -> bool:
@@ -226,6 +247,7 @@ async def _issue_code(
         scopes=scopes,
         code_challenge=auth.code_challenge,
         auth_time=browser.auth_time,
+        methods=browser.methods,
         approved_at=approved_at,
         nonce=auth.nonce,
     )

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from ..accounts.authentication_methods import LEVELS
 from ..accounts.profiles import CLAIMS_SUPPORTED
 from ..config import Settings
 from ..deps import IssuerDep, SettingsDep
@@ -53,6 +54,7 @@ def server_metadata(request: Request, issuer: str, settings: Settings) -> dict[s
         "code_challenge_methods_supported": [METHOD],
         "scopes_supported": sorted(SCOPES),
         "claims_supported": list(CLAIMS_SUPPORTED),
+        "acr_values_supported": list(LEVELS),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGORITHMS),
         "prompt_values_supported": sorted(PROMPTS),

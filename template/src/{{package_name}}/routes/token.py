@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..accounts.authentication_methods import level_of
 from ..accounts.users import get_user
 from ..config import Settings
 from ..deps import (
@@ -126,7 +127,7 @@ async def _id_token(
     access_token: str,
 ) -> str | None:
     """OpenID Connect Core §3.1.3.3 and §12.2: with the tokens of a user's grant that includes
-    `openid`; a refresh keeps `sub` and `auth_time`, and carries no nonce."""
+    `openid`; a refresh keeps `sub`, `auth_time`, `amr` and `acr`, and carries no nonce."""
     if "openid" not in grant.scopes or grant.grant_id is None:
         return None
     user = await get_user(session, grant.subject)
@@ -139,6 +140,8 @@ async def _id_token(
         subject=user.subject,
         client_id=grant.client_id,
         auth_time=grant.auth_time,
+        methods=grant.methods,
+        level=level_of(grant.methods),
         lifetime_seconds=settings.id_token_seconds,
         access_token=access_token,
         nonce=grant.nonce,
@@ -156,6 +159,7 @@ async def _refresh_token(store: TokenStore, settings: Settings, grant: Grant) ->
         subject=grant.subject,
         scopes=grant.refresh_scopes,
         auth_time=grant.auth_time,
+        methods=grant.methods,
         granted_at=grant.granted_at,
         replaces=grant.refreshed_from,
     )

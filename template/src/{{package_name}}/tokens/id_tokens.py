@@ -95,10 +95,13 @@ def issue_id_token(
     subject: str,
     client_id: str,
     auth_time: int,
+    methods: tuple[str, ...],
+    level: str,
     lifetime_seconds: int,
     access_token: str,
     nonce: str | None = None,
 ) -> str:
+    """An ID token; METHODS are how the user signed in (`amr`, RFC 8176), LEVEL what they reach (`acr`)."""
     if algorithm not in signers.by_algorithm:
         # Registered for an algorithm this service no longer offers (the project's jwt_algorithm answer changed since):
         # the default still signs, rather than the token request failing after its code was spent.
@@ -115,6 +118,8 @@ def issue_id_token(
         "iat": now,
         "exp": now + lifetime_seconds,
         "auth_time": auth_time,
+        "amr": list(methods),
+        "acr": level,
         "at_hash": at_hash(access_token, algorithm),
     }
     if nonce is not None:

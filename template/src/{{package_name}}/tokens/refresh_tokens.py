@@ -36,6 +36,7 @@ async def issue_refresh_token(
     subject: str,
     scopes: frozenset[str],
     auth_time: int,
+    methods: tuple[str, ...],
     granted_at: float,
     replaces: str | None = None,
 ) -> str:
@@ -48,6 +49,7 @@ async def issue_refresh_token(
         "subject": subject,
         "scopes": sorted(scopes),
         "auth_time": auth_time,
+        "amr": list(methods),
         "granted_at": granted_at,
         "replaces": replaces,
     }

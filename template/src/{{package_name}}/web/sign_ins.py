@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..accounts.authentication_methods import PASSWORD
 from ..accounts.users import get_user
 from ..config import Settings
 from ..cookies import delete_cookie, read_cookie, set_cookie
@@ -35,6 +36,8 @@ PRE_SIGN_IN_COOKIE = "pre_sign_in"
 class SignIn:
     username: str
     auth_time: int
+    # How the user signed in (RFC 8176 `amr` values): the ID tokens of its codes say so.
+    methods: tuple[str, ...] = (PASSWORD,)
 
 
 def _key(session_id: str) -> str:
@@ -49,18 +52,21 @@ async def start_sign_in(
     username: str,
     *,
     after_change: int = 0,
+    methods: tuple[str, ...] = (PASSWORD,),
 ) -> None:
     """A new session id at every login, and a new pre-sign-in id for after it, so nothing planted or
     seen before it is worth anything; the browser's earlier session ends. AFTER_CHANGE is the user's
     `credentials_changed_at` as read before the password was checked: a change ends the sign-ins
-    of its own second too, so this one begins in the second after it at the earliest."""
+    of its own second too, so this one begins in the second after it at the earliest. METHODS are
+    how the user proved who they are."""
     earlier = read_cookie(request, settings, SESSION_COOKIE)
     if earlier:
         await store.delete(_key(earlier))
     session_id = secrets.token_urlsafe(32)
     ttl = settings.session_lifetime_minutes * 60
     auth_time = max(int(time.time()), after_change + 1)
-    await store.put(_key(session_id), {"username": username, "auth_time": auth_time}, ttl)
+    record = {"username": username, "auth_time": auth_time, "amr": list(methods)}
+    await store.put(_key(session_id), record, ttl)
     set_cookie(response, request, settings, SESSION_COOKIE, session_id, ttl)
     set_cookie(response, request, settings, PRE_SIGN_IN_COOKIE, secrets.token_urlsafe(32), ttl)
 
@@ -70,7 +76,10 @@ async def _current_sign_in(store: TokenStore, settings: Settings, request: Reque
     if not session_id:
         return None
     record = await store.get(_key(session_id))
-    return None if record is None else SignIn(record["username"], record["auth_time"])
+    if record is None:
+        return None
+    # Sign-ins made before methods were recorded were made with a password.
+    return SignIn(record["username"], record["auth_time"], tuple(record.get("amr", [PASSWORD])))
 
 
 async def signed_in_user(

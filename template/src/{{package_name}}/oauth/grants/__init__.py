@@ -1,10 +1,13 @@
 """OAuth2 grants: one module per grant type, each turning a token request into a `Grant`."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ...accounts.authentication_methods import PASSWORD
 from ...accounts.passwords import PasswordHasher
 from ...config import Settings
 from ...errors import InvalidScope, UnauthorizedClient
@@ -51,6 +54,8 @@ class Grant:
     # The login or authorization code the tokens descend from; None for client credentials.
     grant_id: str | None = None
     auth_time: int = 0
+    # How the user signed in (RFC 8176 `amr`), for the ID tokens of the grant.
+    methods: tuple[str, ...] = (PASSWORD,)
     # When the grant began, in Unix seconds: the user's approval, or the password login. A withdrawal
     # of the client's access ends the grants begun until then.
     granted_at: float = 0.0
@@ -89,3 +94,9 @@ def settle_scopes(requested: str | None, allowed: frozenset[str]) -> frozenset[s
 def require_grant_type(client: Client, grant_type: str) -> None:
     if grant_type not in client.allowed_grant_types:
         raise UnauthorizedClient(f"This client may not use the {grant_type} grant")
+
+
+def recorded_methods(record: Mapping[str, Any]) -> tuple[str, ...]:
+    """How the user of a code's or refresh token's grant signed in: with a password, for records
+    made before the methods were kept."""
+    return tuple(record.get("amr", [PASSWORD]))

@@ -4,7 +4,7 @@ from ...accounts.users import grant_holder
 from ...errors import InvalidClient, InvalidGrant, InvalidRequest
 from ...tokens.revocation import app_grant_is_withdrawn, grant_lifetime_seconds
 from ..authorization_codes import redeem_code
-from . import Context, Grant, TokenRequest, require_grant_type
+from . import Context, Grant, TokenRequest, recorded_methods, require_grant_type
 
 GRANT_TYPE = "authorization_code"
 
@@ -37,6 +37,7 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
         scopes=frozenset(record["scopes"]),
         grant_id=record["grant_id"],
         auth_time=record["auth_time"],
+        methods=recorded_methods(record),
         granted_at=granted_at,
         nonce=record.get("nonce"),
         refreshable="refresh_token" in client.allowed_grant_types,

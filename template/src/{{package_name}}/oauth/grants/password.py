@@ -3,7 +3,8 @@
 For first-party clients only (RFC 9700 §2.4): the client sees the user's password. In development
 it works without a registered client (the client-less first-party flow); in production it needs a
 confidential client registered for it, unless REQUIRE_CLIENT_FOR_PASSWORD_GRANT says otherwise.
-Failed logins are limited as `login_attempts` describes.
+Failed logins are limited as `login_attempts` describes. An account with a second factor (or one
+that MFA=required asks to set one up) gets no token here: the authorization endpoint asks for it.
 """
 
 import secrets
@@ -11,6 +12,7 @@ import time
 
 from ...accounts.login_attempts import TooManyFailedLogins
 from ...accounts.logins import EmailNotVerified, LoginFailed, log_in
+from ...accounts.second_factors import SecondStep, second_step
 from ...errors import InvalidClient, InvalidGrant, InvalidRequest, TooManyAttempts
 from . import FIRST_PARTY_CLIENT_ID, Context, Grant, TokenRequest, require_grant_type, settle_scopes
 
@@ -40,6 +42,9 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
         raise InvalidGrant("The account's e-mail address is not verified yet; follow the link mailed to it") from None
     except LoginFailed:
         raise InvalidGrant("Incorrect username or password") from None
+    if await second_step(context.session, context.settings, user.username) is not SecondStep.NONE:
+        # Never a token on the password alone for an account that has (or must set up) a second factor.
+        raise InvalidGrant("This account signs in with a second factor, which the password grant cannot ask for")
     allowed = user.allowed_scopes if request.client is None else user.allowed_scopes & request.client.allowed_scopes
     return Grant(
         subject=user.username,

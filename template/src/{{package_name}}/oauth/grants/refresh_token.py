@@ -7,7 +7,7 @@ from ...errors import InvalidClient, InvalidGrant, InvalidRequest
 from ...storage.models import Client
 from ...tokens.refresh_tokens import find_refresh_token, token_id, use_refresh_token
 from ...tokens.revocation import app_grant_is_withdrawn, grant_is_revoked
-from . import FIRST_PARTY_CLIENT_ID, Context, Grant, TokenRequest, require_grant_type, settle_scopes
+from . import FIRST_PARTY_CLIENT_ID, Context, Grant, TokenRequest, recorded_methods, require_grant_type, settle_scopes
 
 GRANT_TYPE = "refresh_token"
 
@@ -44,6 +44,7 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
         scopes=settle_scopes(request.form.scope, granted),
         grant_id=record["grant_id"],
         auth_time=record["auth_time"],
+        methods=recorded_methods(record),
         granted_at=_granted_at(record),
         refreshable=True,
         granted_scopes=granted,

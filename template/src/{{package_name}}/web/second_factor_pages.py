@@ -1,0 +1,90 @@
+"""The pages of a sign-in's second step, after the password: the code page, and setting up an
+authenticator app (when MFA requires one, and from the account page), whose QR code is drawn
+here as inline SVG, so the page loads nothing and its strict CSP stays as it is."""
+
+from urllib.parse import urlencode
+
+import segno
+from fastapi import Request, Response
+from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..accounts.authentication_methods import PASSWORD
+from ..accounts.second_factors import SecondStep, second_step
+from ..accounts.totp import Enrollment, begin_enrollment
+from ..app_state import app_state
+from ..config import Settings
+from ..storage.models import User
+from ..storage.token_store import TokenStore
+from .pages import page, page_url
+from .password_sign_ins import begin_sign_in
+from .second_factor_sign_ins import wait_for_second_factor
+
+
+async def continue_sign_in(
+    request: Request,
+    session: AsyncSession,
+    store: TokenStore,
+    settings: Settings,
+    user: User,
+    then: dict[str, str],
+    signed_in: Response,
+) -> Response:
+    """After USER's right password: SIGNED_IN, with the browser signed in, when no second step is
+    due; else the page of that step, which goes on to THEN (an authorization request's parameters,
+    or none for the account page) once it is done."""
+    step = await second_step(session, settings, user.username)
+    box = app_state(request.app).secret_box
+    if step is SecondStep.NONE:
+        await begin_sign_in(store, settings, request, signed_in, user)
+        return signed_in
+    if step is SecondStep.CODE or box is None:
+        response = code_page(request, settings, then)
+    else:
+        enrollment = await begin_enrollment(store, box, user.username, settings.realm)
+        response = enrollment_page(request, settings, enrollment, "second_factor_enroll", then, required=True)
+    await wait_for_second_factor(store, settings, request, response, user, (PASSWORD,))
+    return response
+
+
+def code_page(
+    request: Request, settings: Settings, then: dict[str, str], error: str | None = None, status_code: int = 200
+) -> Response:
+    return page(request, settings, "second_factor.html", {"then": then, "error": error}, status_code)
+
+
+def enrollment_page(
+    request: Request,
+    settings: Settings,
+    enrollment: Enrollment,
+    action: str,
+    then: dict[str, str],
+    *,
+    required: bool = False,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    # segno writes only rectangles of the URI's modules: nothing of the URI shows as markup.
+    qr_code = Markup(segno.make(enrollment.uri, error="m").svg_inline(scale=4))  # noqa: S704
+    context = {
+        "secret": enrollment.secret,
+        "uri": enrollment.uri,
+        "qr_code": qr_code,
+        "action": action,
+        "then": then,
+        "required": required,
+        "error": error,
+    }
+    return page(request, settings, "totp_setup.html", context, status_code)
+
+
+def recovery_codes_page(request: Request, settings: Settings, codes: list[str], continue_url: str) -> Response:
+    """The new recovery codes, shown this once, and a link on to CONTINUE_URL."""
+    return page(request, settings, "recovery_codes.html", {"codes": codes, "next_url": continue_url})
+
+
+def next_url(request: Request, settings: Settings, then: dict[str, str]) -> str:
+    """Where a finished sign-in goes on: the authorization request THEN holds, or the account page."""
+    if "client_id" in then:
+        return f"{page_url(request, settings, 'authorize')}?{urlencode(then)}"
+    return page_url(request, settings, "account") + "?done=signed-in"
