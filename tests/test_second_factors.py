@@ -116,6 +116,7 @@ def set_up_authenticator(page: Page, service: Service) -> tuple[Authenticator, l
     """From the signed-in account page: the secret read off the page, confirmed with its code; the
     recovery codes shown then."""
     page.goto(f"{service.base_url}/account")
+    page.locator("#authenticator-current").fill(PASSWORD)
     page.get_by_role("button", name="Set up an authenticator app").click()
     expect(page.locator("h1")).to_have_text("Set up an authenticator app")
     secret = page.locator("span.secret").inner_text().strip()
@@ -219,6 +220,7 @@ def test_a_user_sets_up_an_authenticator_app_from_the_account_page(
     username = service.add_user("ada")
     sign_in_on_account_page(page, service, username)
     expect(page.locator("main")).to_contain_text("Protect your account with a code from an authenticator app")
+    page.locator("#authenticator-current").fill(PASSWORD)
     page.get_by_role("button", name="Set up an authenticator app").click()
     expect(page.locator("h1")).to_have_text("Set up an authenticator app")
     secret = page.locator("span.secret").inner_text().strip()

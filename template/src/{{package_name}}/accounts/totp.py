@@ -53,43 +53,59 @@ def normalized_code(code: str) -> str:
     return "".join(code.split())
 
 
-async def begin_enrollment(store: TokenStore, box: SecretBox, username: str, issuer_name: str) -> Enrollment:
-    """A fresh secret for USERNAME, kept encrypted in the token store until a first code confirms it;
-    a newer enrollment replaces an unconfirmed one."""
+async def begin_enrollment(
+    store: TokenStore, box: SecretBox, username: str, issuer_name: str, holder: str
+) -> Enrollment:
+    """A fresh secret for USERNAME, kept encrypted for HOLDER (the browser's sign-in that asked for
+    it, and no other) until a first code confirms it; a newer one replaces it."""
     secret = pyotp.random_base32(SECRET_LENGTH)
-    await store.put(_enrollment_key(username), {"secret": box.encrypt(secret)}, ENROLLMENT_SECONDS)
-    return _enrollment(secret, username, issuer_name)
+    await store.put(_enrollment_key(username, holder), {"secret": box.encrypt(secret)}, ENROLLMENT_SECONDS)
+    return enrollment_of(secret, username, issuer_name)
 
 
-async def pending_enrollment(store: TokenStore, box: SecretBox, username: str, issuer_name: str) -> Enrollment | None:
-    """The enrollment of USERNAME waiting for its first code, if any."""
-    pending = await store.get(_enrollment_key(username))
+async def pending_enrollment(
+    store: TokenStore, box: SecretBox, username: str, issuer_name: str, holder: str
+) -> Enrollment | None:
+    """The enrollment HOLDER began for USERNAME, waiting for its first code, if any."""
+    pending = await store.get(_enrollment_key(username, holder))
     secret = None if pending is None else box.decrypt(pending["secret"])
-    return None if secret is None else _enrollment(secret, username, issuer_name)
+    return None if secret is None else enrollment_of(secret, username, issuer_name)
 
 
-def _enrollment(secret: str, username: str, issuer_name: str) -> Enrollment:
+def enrollment_of(secret: str, username: str, issuer_name: str) -> Enrollment:
     totp = pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS)
     return Enrollment(secret, totp.provisioning_uri(name=username, issuer_name=issuer_name))
 
 
+def new_secret() -> str:
+    return pyotp.random_base32(SECRET_LENGTH)
+
+
 async def confirm_enrollment(
-    session: AsyncSession, store: TokenStore, box: SecretBox, username: str, code: str, now: float
+    session: AsyncSession, store: TokenStore, box: SecretBox, username: str, holder: str, code: str, now: float
 ) -> bool:
-    """Whether CODE, from the secret being enrolled, makes it the user's authenticator: the first
-    code counts as used, and the enrollment is spent."""
-    pending = await store.get(_enrollment_key(username))
+    """Whether CODE, from the secret HOLDER is enrolling, makes it the user's authenticator; the
+    enrollment is spent."""
+    key = _enrollment_key(username, holder)
+    pending = await store.get(key)
     if pending is None:
         return False
-    encrypted = pending["secret"]
-    secret = box.decrypt(encrypted)
-    step = None if secret is None else matching_step(secret, normalized_code(code), now)
+    secret = box.decrypt(pending["secret"])
+    if secret is None or matching_step(secret, normalized_code(code), now) is None:
+        return False
+    claimed = await store.claim(key)
+    if claimed is None or claimed[1] is not None or claimed[0]["secret"] != pending["secret"]:
+        return False  # confirmed or replaced by another request meanwhile
+    return await bind(session, box, username, secret, code, now)
+
+
+async def bind(session: AsyncSession, box: SecretBox, username: str, secret: str, code: str, now: float) -> bool:
+    """Whether CODE is one of SECRET's now; it then becomes the user's authenticator, the code
+    counting as used."""
+    step = matching_step(secret, normalized_code(code), now)
     if step is None:
         return False
-    claimed = await store.claim(_enrollment_key(username))
-    if claimed is None or claimed[1] is not None or claimed[0]["secret"] != encrypted:
-        return False  # confirmed or replaced by another request meanwhile
-    await session.merge(TotpAuthenticator(username=username, encrypted_secret=encrypted, last_used_step=step))
+    await session.merge(TotpAuthenticator(username=username, encrypted_secret=box.encrypt(secret), last_used_step=step))
     await session.commit()
     return True
 
@@ -113,5 +129,5 @@ async def check_code(session: AsyncSession, box: SecretBox, username: str, code:
     return bool(taken.rowcount)  # type: ignore[attr-defined]
 
 
-def _enrollment_key(username: str) -> str:
-    return store_key("totp-enrollment", username)
+def _enrollment_key(username: str, holder: str) -> str:
+    return store_key("totp-enrollment", username, holder)

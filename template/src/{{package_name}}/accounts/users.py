@@ -5,7 +5,7 @@ import time
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, case, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -110,7 +110,7 @@ async def set_password(session: AsyncSession, passwords: PasswordHasher, usernam
     if user is None:
         raise UnknownUserError(username)
     NewUser(username=user.username, password=password)  # the same rules as for a new user
-    values = {"password_hash": await passwords.hash(password), "credentials_changed_at": int(time.time())}
+    values = {"password_hash": await passwords.hash(password), "credentials_changed_at": _changed_now()}
     await session.execute(update(User).where(User.id == user.id).values(**values))
     await session.commit()
     return user
@@ -164,9 +164,17 @@ async def end_sign_ins(session: AsyncSession, username: str) -> User:
     user = await get_user(session, username)
     if user is None:
         raise UnknownUserError(username)
-    await session.execute(update(User).where(User.id == user.id).values(credentials_changed_at=int(time.time())))
+    await session.execute(update(User).where(User.id == user.id).values(credentials_changed_at=_changed_now()))
     await session.commit()
     return user
+
+
+def _changed_now() -> ColumnElement[int]:
+    """`credentials_changed_at` for a change now: the current second, or the second after the last
+    change if that was this second already. A sign-in made just after a change begins in the second
+    after it (web/sign_ins.py), and a second change within the same second must end it too."""
+    now = int(time.time())
+    return case((User.credentials_changed_at >= now, User.credentials_changed_at + 1), else_=literal(now))
 
 
 def new_subject() -> str:
@@ -181,7 +189,7 @@ async def disable_user(session: AsyncSession, username: str) -> User:
     user = await get_user(session, username)
     if user is None:
         raise UnknownUserError(username)
-    values = {"disabled": True, "credentials_changed_at": int(time.time())}
+    values = {"disabled": True, "credentials_changed_at": _changed_now()}
     await session.execute(update(User).where(User.id == user.id).values(**values))
     await session.commit()
     return user

@@ -53,7 +53,8 @@ from ..web.mail_jobs import mail_context, send_later
 from ..web.pages import PAGE_HEADERS, checked_form, form_text, page, page_url
 from ..web.password_sign_ins import SignInRefused, begin_sign_in, password_sign_in
 from ..web.second_factor_pages import continue_sign_in, enrollment_page, recovery_codes_page
-from ..web.sign_ins import end_sign_in, signed_in_user
+from ..web.second_factor_sign_ins import end_waiting_sign_in
+from ..web.sign_ins import end_sign_in, sign_in_id, signed_in_user
 
 router = APIRouter(tags=["account"], include_in_schema=False)
 
@@ -208,21 +209,35 @@ async def account_sign_out_everywhere(
     await sign_out_everywhere(session, store, user.username)
     response = _back(request, settings, "signed-out")
     await end_sign_in(store, settings, request, response)
+    await end_waiting_sign_in(store, settings, request, response)
     return response
 
 
 @router.post("/account/authenticator", name="account_authenticator")
 async def account_authenticator(
-    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, box: SecretBoxDep
+    request: Request,
+    session: SessionDep,
+    store: TokenStoreDep,
+    settings: SettingsDep,
+    passwords: PasswordHasherDep,
+    box: SecretBoxDep,
 ) -> Response:
-    """Begin setting up an authenticator app: its secret, until a first code confirms it."""
+    """Begin setting up an authenticator app, once the current password is given: its secret, for
+    this sign-in alone, until a first code confirms it. An app set up already is removed first."""
     try:
-        user, _form = await _signed_in_form(request, session, store, settings)
+        user, form = await _signed_in_form(request, session, store, settings)
     except NotSignedIn:
         return _back(request, settings)
-    if settings.mfa == "off":
+    holder = sign_in_id(settings, request)
+    if settings.mfa == "off" or holder is None or (await factors_of(session, user.username)).any:
         return _back(request, settings)
-    enrollment = await begin_enrollment(store, box, user.username, settings.realm)
+    try:
+        await _check_password(request, session, store, settings, passwords, user, form)
+    except WrongPassword as exc:
+        return exc.answer
+    except PasswordHashingBusy:
+        return _busy(await _account_page(request, session, store, settings, user, error=BUSY, status_code=503))
+    enrollment = await begin_enrollment(store, box, user.username, settings.realm, holder)
     return enrollment_page(request, settings, enrollment, "account_authenticator_confirm", {})
 
 
@@ -235,30 +250,46 @@ async def account_authenticator_confirm(
     box: SecretBoxDep,
     clock: ClockDep,
 ) -> Response:
-    """The app's first code: the app becomes the account's second factor, with new recovery codes."""
+    """The app's first code: the app becomes the account's second factor, with new recovery codes;
+    every other sign-in and token of the account, made without it, ends."""
     try:
         user, form = await _signed_in_form(request, session, store, settings)
     except NotSignedIn:
         return _back(request, settings)
-    enrollment = await pending_enrollment(store, box, user.username, settings.realm)
+    holder = sign_in_id(settings, request) or ""
+    enrollment = await pending_enrollment(store, box, user.username, settings.realm, holder)
     if enrollment is None or settings.mfa == "off":
         return _back(request, settings)
     confirm = "account_authenticator_confirm"
     try:
-        attempt = await code_attempts.begin(store, settings, user.username, client_address(request))
+        attempt = await code_attempts.begin(
+            session,
+            store,
+            settings,
+            user.username,
+            address=client_address(request),
+            device=presented_device(request, settings),
+        )
     except TooManyFailedLogins as exc:
         error = "Too many wrong codes; try again later."
         answer = enrollment_page(request, settings, enrollment, confirm, {}, error=error, status_code=429)
         answer.headers["Retry-After"] = str(exc.retry_after)
         return answer
-    if not await confirm_enrollment(session, store, box, user.username, _field(form, "code") or "", clock()):
+    code = _field(form, "code") or ""
+    if not await confirm_enrollment(session, store, box, user.username, holder, code, clock()):
         error = "That code is not right. Enter the code your app shows now."
         return enrollment_page(request, settings, enrollment, confirm, {}, error=error, status_code=400)
     await login_attempts.succeeded(store, attempt)
     codes = await replace_codes(session, user.username)
+    await sign_out_everywhere(session, store, user.username)
+    response = recovery_codes_page(request, settings, codes, page_url(request, settings, "account"))
+    changed = await get_user(session, user.username)
+    if changed is not None:
+        # This browser signs in afresh, as after a password change.
+        await begin_sign_in(store, settings, request, response, changed)
     address, username = user.email, user.username
     _mail(request, settings, lambda context: notice_messages(context, "second_factor_added", address, username))
-    return recovery_codes_page(request, settings, codes, page_url(request, settings, "account"))
+    return response
 
 
 @router.post("/account/authenticator/remove", name="account_authenticator_remove")

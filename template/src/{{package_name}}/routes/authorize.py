@@ -50,7 +50,7 @@ from ..tokens.id_tokens import IdTokenSigners, verified_hint
 from ..web.pages import PAGE_HEADERS, checked_form, error_page, form_text, page, page_url, templates
 from ..web.password_sign_ins import SignInRefused, password_sign_in
 from ..web.second_factor_pages import code_page, continue_sign_in
-from ..web.second_factor_sign_ins import wait_for_second_factor
+from ..web.second_factor_sign_ins import end_waiting_sign_in, wait_for_second_factor
 from ..web.sign_ins import SignIn, end_sign_in, holds_sign_in, signed_in_user
 
 router = APIRouter(tags=["oauth2"], include_in_schema=False)
@@ -110,6 +110,8 @@ async def logout(request: Request, store: TokenStoreDep, settings: SettingsDep) 
         await checked_form(request, settings)
     response = templates.TemplateResponse(request, "signed_out.html", headers=PAGE_HEADERS)
     await end_sign_in(store, settings, request, response)
+    # A sign-in waiting for its second factor ends too: a code alone must not sign the browser back in.
+    await end_waiting_sign_in(store, settings, request, response)
     return response
 
 

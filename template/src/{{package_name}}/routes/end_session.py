@@ -21,6 +21,7 @@ from ..oauth.clients import get_client
 from ..storage.token_store import TokenStore
 from ..tokens.id_tokens import IdTokenSigners, verified_hint
 from ..web.pages import PAGE_HEADERS, checked_form, error_page, form_text, page, templates
+from ..web.second_factor_sign_ins import end_waiting_sign_in
 from ..web.sign_ins import end_sign_in, holds_sign_in, signed_in_user
 
 router = APIRouter(tags=["openid"], include_in_schema=False)
@@ -84,6 +85,7 @@ async def _sign_out(
     else:
         response = templates.TemplateResponse(request, "signed_out.html", headers=PAGE_HEADERS)
     await end_sign_in(store, settings, request, response)
+    await end_waiting_sign_in(store, settings, request, response)
     return response
 
 

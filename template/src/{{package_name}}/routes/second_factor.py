@@ -11,18 +11,21 @@ import logging
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from ..accounts import code_attempts, login_attempts
 from ..accounts.account_emails import notice_messages
-from ..accounts.authentication_methods import ONE_TIME_CODE
-from ..accounts.login_attempts import TooManyFailedLogins
+from ..accounts.authentication_methods import ONE_TIME_CODE, with_second_factor
+from ..accounts.device_cookies import presented_device
+from ..accounts.login_attempts import Attempt, TooManyFailedLogins
 from ..accounts.recovery_codes import replace_codes
-from ..accounts.second_factors import CodeKind, check_code
-from ..accounts.totp import confirm_enrollment, pending_enrollment
+from ..accounts.second_factors import CodeKind, SecondStep, check_code, second_step
+from ..accounts.totp import bind, enrollment_of
 from ..config import Settings
 from ..deps import ClockDep, SecretBoxDep, SessionDep, SettingsDep, TokenStoreDep, client_address
 from ..oauth.authorization_requests import AuthorizationRequest
+from ..storage.token_store import TokenStore
 from ..web.mail_jobs import mail_context, send_later
 from ..web.pages import PAGE_HEADERS, checked_form, form_text
 from ..web.second_factor_pages import code_page, enrollment_page, next_url, recovery_codes_page
@@ -48,11 +51,10 @@ async def second_factor(
     then = _then(form)
     waiting = await waiting_sign_in(session, store, settings, request)
     if waiting is None:
-        # Expired, or ended by a password change: the sign-in starts over.
-        return RedirectResponse(next_url(request, settings, then), status.HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
+        return _start_over(request, settings, then)
     sign_in, user = waiting
     try:
-        attempt = await code_attempts.begin(store, settings, user.username, client_address(request))
+        attempt = await _begin_attempt(request, session, store, settings, user.username)
     except TooManyFailedLogins as exc:
         answer = code_page(request, settings, then, TOO_MANY, status.HTTP_429_TOO_MANY_REQUESTS)
         answer.headers["Retry-After"] = str(exc.retry_after)
@@ -65,7 +67,7 @@ async def second_factor(
         logger.info("A recovery code was used to sign in as %s", user.username)
         _notify(request, settings, "recovery_code_used", user.email, user.username)
     response = RedirectResponse(next_url(request, settings, then), status.HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
-    await finish_sign_in(store, settings, request, response, sign_in, user, ONE_TIME_CODE)
+    await finish_sign_in(store, settings, request, response, user, with_second_factor(sign_in.methods, ONE_TIME_CODE))
     return response
 
 
@@ -82,20 +84,25 @@ async def second_factor_enroll(
     form = await checked_form(request, settings)
     then = _then(form)
     waiting = await waiting_sign_in(session, store, settings, request)
-    enrollment = None if waiting is None else await pending_enrollment(store, box, waiting[1].username, settings.realm)
-    if waiting is None or enrollment is None:
-        return RedirectResponse(next_url(request, settings, then), status.HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
+    secret = None if waiting is None or waiting[0].enrollment is None else box.decrypt(waiting[0].enrollment)
+    # Only for a sign-in sent to set up a first factor, never one of a user who has one meanwhile.
+    if (
+        waiting is None
+        or secret is None
+        or await second_step(session, settings, waiting[1].username) is not SecondStep.ENROLL
+    ):
+        return _start_over(request, settings, then)
     sign_in, user = waiting
+    enrollment = enrollment_of(secret, user.username, settings.realm)
     try:
-        attempt = await code_attempts.begin(store, settings, user.username, client_address(request))
+        attempt = await _begin_attempt(request, session, store, settings, user.username)
     except TooManyFailedLogins as exc:
         answer = enrollment_page(
             request, settings, enrollment, "second_factor_enroll", then, required=True, error=TOO_MANY, status_code=429
         )
         answer.headers["Retry-After"] = str(exc.retry_after)
         return answer
-    code = form_text(form.get("code")) or ""
-    if not await confirm_enrollment(session, store, box, user.username, code, clock()):
+    if not await bind(session, box, user.username, secret, form_text(form.get("code")) or "", clock()):
         return enrollment_page(
             request,
             settings,
@@ -110,8 +117,22 @@ async def second_factor_enroll(
     codes = await replace_codes(session, user.username)
     _notify(request, settings, "second_factor_added", user.email, user.username)
     response = recovery_codes_page(request, settings, codes, next_url(request, settings, then))
-    await finish_sign_in(store, settings, request, response, sign_in, user, ONE_TIME_CODE)
+    # The app was bound just now, by whoever had the password: this sign-in has one factor still.
+    await finish_sign_in(store, settings, request, response, user, sign_in.methods)
     return response
+
+
+def _start_over(request: Request, settings: Settings, then: dict[str, str]) -> Response:
+    """The sign-in in waiting expired or was ended (a password change, signing out): it starts over."""
+    url = next_url(request, settings, then, finished=False)
+    return RedirectResponse(url, status.HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
+
+
+async def _begin_attempt(
+    request: Request, session: AsyncSession, store: TokenStore, settings: Settings, username: str
+) -> Attempt:
+    address, device = client_address(request), presented_device(request, settings)
+    return await code_attempts.begin(session, store, settings, username, address=address, device=device)
 
 
 def _then(form: FormData) -> dict[str, str]:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..accounts.authentication_methods import PASSWORD
 from ..accounts.second_factors import SecondStep, second_step
-from ..accounts.totp import Enrollment, begin_enrollment
+from ..accounts.totp import Enrollment, enrollment_of, new_secret
 from ..app_state import app_state
 from ..config import Settings
 from ..storage.models import User
@@ -40,10 +40,19 @@ async def continue_sign_in(
         return signed_in
     if step is SecondStep.CODE or box is None:
         response = code_page(request, settings, then)
-    else:
-        enrollment = await begin_enrollment(store, box, user.username, settings.realm)
-        response = enrollment_page(request, settings, enrollment, "second_factor_enroll", then, required=True)
-    await wait_for_second_factor(store, settings, request, response, user, (PASSWORD,))
+        await wait_for_second_factor(store, settings, request, response, user, (PASSWORD,))
+        return response
+    # MFA=required and no factor yet: the secret is this waiting sign-in's alone.
+    secret = new_secret()
+    response = enrollment_page(
+        request,
+        settings,
+        enrollment_of(secret, user.username, settings.realm),
+        "second_factor_enroll",
+        then,
+        required=True,
+    )
+    await wait_for_second_factor(store, settings, request, response, user, (PASSWORD,), box.encrypt(secret))
     return response
 
 
@@ -83,8 +92,9 @@ def recovery_codes_page(request: Request, settings: Settings, codes: list[str], 
     return page(request, settings, "recovery_codes.html", {"codes": codes, "next_url": continue_url})
 
 
-def next_url(request: Request, settings: Settings, then: dict[str, str]) -> str:
-    """Where a finished sign-in goes on: the authorization request THEN holds, or the account page."""
+def next_url(request: Request, settings: Settings, then: dict[str, str], *, finished: bool = True) -> str:
+    """Where a sign-in goes on: the authorization request THEN holds, or the account page (which
+    says the browser is signed in when it FINISHED; else it shows the sign-in form again)."""
     if "client_id" in then:
         return f"{page_url(request, settings, 'authorize')}?{urlencode(then)}"
-    return page_url(request, settings, "account") + "?done=signed-in"
+    return page_url(request, settings, "account") + ("?done=signed-in" if finished else "")

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..accounts.authentication_methods import with_second_factor
 from ..accounts.device_cookies import remember_device
 from ..accounts.users import get_user
 from ..config import Settings
@@ -34,6 +33,9 @@ class WaitingSignIn:
     after_change: int
     # How the user proved who they are so far.
     methods: tuple[str, ...]
+    # MFA=required, for a user without a second factor: the encrypted secret of the authenticator
+    # app being set up, which this sign-in alone may confirm.
+    enrollment: str | None = None
 
 
 def _key(waiting_id: str) -> str:
@@ -41,11 +43,26 @@ def _key(waiting_id: str) -> str:
 
 
 async def wait_for_second_factor(
-    store: TokenStore, settings: Settings, request: Request, response: Response, user: User, methods: tuple[str, ...]
+    store: TokenStore,
+    settings: Settings,
+    request: Request,
+    response: Response,
+    user: User,
+    methods: tuple[str, ...],
+    enrollment: str | None = None,
 ) -> None:
-    """Hold the sign-in of USER, who proved METHODS, until a second factor finishes it."""
+    """Hold the sign-in of USER, who proved METHODS, until a second factor (or, with ENROLLMENT,
+    the first code of the app being set up) finishes it. Whatever sign-in was waiting before ends."""
+    earlier = read_cookie(request, settings, COOKIE)
+    if earlier:
+        await store.delete(_key(earlier))
     waiting_id = secrets.token_urlsafe(32)
-    record = {"username": user.username, "after_change": user.credentials_changed_at, "amr": list(methods)}
+    record = {
+        "username": user.username,
+        "after_change": user.credentials_changed_at,
+        "amr": list(methods),
+        "enrollment": enrollment,
+    }
     await store.put(_key(waiting_id), record, LIFETIME_SECONDS)
     set_cookie(response, request, settings, COOKIE, waiting_id, LIFETIME_SECONDS)
 
@@ -58,7 +75,7 @@ async def waiting_sign_in(
     record = None if not waiting_id else await store.get(_key(waiting_id))
     if record is None:
         return None
-    waiting = WaitingSignIn(record["username"], record["after_change"], tuple(record["amr"]))
+    waiting = WaitingSignIn(record["username"], record["after_change"], tuple(record["amr"]), record["enrollment"])
     user = await get_user(session, waiting.username)
     if user is None or user.disabled or user.credentials_changed_at != waiting.after_change:
         return None
@@ -70,17 +87,21 @@ async def finish_sign_in(
     settings: Settings,
     request: Request,
     response: Response,
-    waiting: WaitingSignIn,
     user: User,
-    *second: str,
+    methods: tuple[str, ...],
 ) -> None:
-    """Sign the browser in as USER, who proved SECOND too, on RESPONSE; the waiting sign-in is spent."""
-    waiting_id = read_cookie(request, settings, COOKIE)
-    if waiting_id:
-        await store.delete(_key(waiting_id))
-    delete_cookie(response, request, settings, COOKIE)
-    methods = with_second_factor(waiting.methods, *second)
+    """Sign the browser in as USER, who proved METHODS, on RESPONSE; the waiting sign-in is spent."""
+    await end_waiting_sign_in(store, settings, request, response)
     await start_sign_in(
         store, settings, request, response, user.username, after_change=user.credentials_changed_at, methods=methods
     )
     await remember_device(store, settings, request, response, user)
+
+
+async def end_waiting_sign_in(store: TokenStore, settings: Settings, request: Request, response: Response) -> None:
+    """End the browser's sign-in in waiting, if it has one: when it finishes, or the browser signs out."""
+    waiting_id = read_cookie(request, settings, COOKIE)
+    if not waiting_id:
+        return
+    await store.delete(_key(waiting_id))
+    delete_cookie(response, request, settings, COOKIE)

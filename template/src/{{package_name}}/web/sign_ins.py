@@ -97,6 +97,11 @@ async def signed_in_user(
     return browser, user
 
 
+def sign_in_id(settings: Settings, request: Request) -> str | None:
+    """The id of the browser's sign-in, for what only that sign-in may finish (a secret being set up)."""
+    return read_cookie(request, settings, SESSION_COOKIE)
+
+
 def holds_sign_in(settings: Settings, request: Request) -> bool:
     """Whether the request carries a sign-in cookie: only then is there a sign-in for a form to end."""
     return bool(read_cookie(request, settings, SESSION_COOKIE))
