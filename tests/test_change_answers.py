@@ -210,7 +210,7 @@ def test_changed_storage_passes_its_own_tests_and_serves_from_postgresql(project
     project = project_copy()
     assert oauthgen("update", str(project), "--storage", "postgresql")[0] == 0
 
-    run_own_tests(project, {"TEST_DATABASE_URL": SERVER_URLS["postgresql"]})
+    run_own_tests(project, {"TEST_DATABASE_URL": SERVER_URLS["postgresql"]}, shallow=True)
 
     with service_environment("postgresql", "database") as env:
         assert env["DATABASE_URL"].startswith("postgresql+asyncpg://")

@@ -40,7 +40,7 @@ def test_an_edited_moved_module_keeps_its_edit_and_nothing_stale_is_left(tmp_pat
     assert "<<<<<<<" not in moved
     stale = [old for old in MOVED if (project / "src" / PACKAGE / old.rstrip("/")).exists()]
     assert stale == []
-    run_own_tests(project)
+    run_own_tests(project, shallow=True)
 
 
 def test_an_edit_that_clashes_with_the_move_is_reported_as_a_conflict(tmp_path: Path) -> None:

@@ -58,7 +58,7 @@ def test_own_test_suite_passes_against_the_real_server(
     if variant["token_store"] == "redis":
         require(REDIS_URL)
 
-    run_own_tests(project, env)
+    run_own_tests(project, env, shallow=True)
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=_id)

@@ -49,13 +49,67 @@ def run_module(
     )
 
 
-def run_own_tests(project: Path, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """The generated project's own test suite, in a subprocess; fails the caller's test unless it passes."""
-    result = run_module(project, "pytest", "-q", "-p", "no:cacheprovider", env=env, timeout=600)
+# The generated tests that no answer about storage, token store or JWT algorithm can change, each a file or
+# one test function (with all its parameters), and why. They touch neither the database nor the token store,
+# sign with no answered algorithm and feed no hostile input: the default variant runs them, and the variants
+# that differ from it only in those answers leave them out (`run_own_tests(..., shallow=True)`).
+_DISCOVERY = "a discovery document, built from no answer (the JWKS test, which depends on the algorithm, stays)"
+_REQUEST_LOG = "request IDs and log lines, on routes that read no storage"
+_TOKEN_CACHE = "the in-memory cache of verified tokens, fed hand-made tokens"
+ANSWER_INDEPENDENT_TESTS = {
+    "tests/test_key_files.py": "key files for every algorithm alike, whichever one the project signs with",
+    "tests/test_security_headers.py": "response headers, on routes that read no storage",
+    "tests/test_discovery.py::test_metadata_names_the_issuer_and_endpoints": _DISCOVERY,
+    "tests/test_discovery.py::test_development_issuer_is_the_base_url_the_request_came_to": _DISCOVERY,
+    "tests/test_discovery.py::test_openapi_offers_the_password_flow": _DISCOVERY,
+    "tests/test_discovery.py::test_openid_configuration_names_what_a_relying_party_needs": _DISCOVERY,
+    "tests/test_discovery.py::test_both_documents_agree_on_everything_they_both_say": _DISCOVERY,
+    "tests/test_request_logging.py::test_every_response_has_a_request_id_of_its_own": _REQUEST_LOG,
+    "tests/test_request_logging.py::test_text_logs_write_no_access_line_of_their_own": _REQUEST_LOG,
+    "tests/test_request_logging.py::test_the_json_formatter_keeps_exceptions_on_one_line": _REQUEST_LOG,
+    "tests/test_request_logging.py::test_an_unexpected_error_answers_500_with_a_request_id": _REQUEST_LOG,
+    "tests/test_login_limits.py::test_hashing_beyond_the_slots_and_the_queue_is_refused_at_once": (
+        "the password hasher's own slots and queue, with no app and no storage"
+    ),
+    "tests/test_verified_tokens.py::test_the_cache_is_bounded_and_keeps_the_most_recently_used": _TOKEN_CACHE,
+    "tests/test_verified_tokens.py::test_a_token_verified_for_one_issuer_and_audience_is_not_reused_for_another": (
+        _TOKEN_CACHE
+    ),
+    "tests/test_mail.py::test_waiting_retries_hold_up_no_other_mail_and_refusals_for_good_are_not_retried": (
+        "the mail queue against an SMTP server of the test's own, with no app and no storage"
+    ),
+}
+
+
+def run_own_tests(
+    project: Path, env: Mapping[str, str] | None = None, *, shallow: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """The generated project's own test suite, in a subprocess; fails the caller's test unless it passes.
+
+    `shallow` leaves out ANSWER_INDEPENDENT_TESTS: a variant whose answers differ from the default's only in
+    storage, token store or algorithm need not run again what the default variant's full run has shown."""
+    selection = shallow_selection(project) if shallow else []
+    result = run_module(project, "pytest", "-q", "-p", "no:cacheprovider", *selection, env=env, timeout=600)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
     assert " skipped" not in result.stdout
     return result
+
+
+def shallow_selection(project: Path) -> list[str]:
+    """The pytest options that leave ANSWER_INDEPENDENT_TESTS out of `project`'s suite. A file or test that
+    is no longer there fails here, so that a rename cannot quietly put it back into every variant's run."""
+    options = []
+    for node in ANSWER_INDEPENDENT_TESTS:
+        path, _, name = node.partition("::")
+        source = project / path
+        assert source.is_file(), f"{node} is left out of shallow runs, but {source} does not exist"
+        if not name:
+            options.append(f"--ignore={path}")
+            continue
+        assert f"\ndef {name}(" in source.read_text(encoding="utf-8"), f"{node} is left out, but not defined"
+        options.append(f"--deselect={node}")
+    return options
 
 
 def uvicorn_command(package: str) -> Callable[[int], list[str]]:
