@@ -46,6 +46,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_recovery_codes_username"), table_name="recovery_codes")
+    # The table's index goes with it (MySQL refuses to drop it alone: its foreign key needs it).
     op.drop_table("recovery_codes")
     op.drop_table("totp_authenticators")
