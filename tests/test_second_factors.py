@@ -371,6 +371,7 @@ def test_a_passkey_added_on_the_account_page_signs_in_alone_through_the_code_flo
         sign_in_on_account_page(page, service, username)
         expect(page.locator("h2", has_text="Passkeys")).to_be_visible()
         page.get_by_label("Name of the new passkey").fill("Chromium's key")
+        page.locator("#passkey-current").fill(PASSWORD)
         page.get_by_role("button", name="Add a passkey").click()
         expect(page.locator(".notice")).to_have_text("Your passkey is added.")
         expect(page.locator(".passkeys")).to_contain_text("Chromium's key")
@@ -396,6 +397,7 @@ def test_a_passkey_is_the_second_factor_after_the_password(service: Service, bro
     with fresh_browser(browser) as page:
         virtual_authenticator(page)
         sign_in_on_account_page(page, service, username)
+        page.locator("#passkey-current").fill(PASSWORD)
         page.get_by_role("button", name="Add a passkey").click()
         expect(page.locator(".notice")).to_have_text("Your passkey is added.")
         page.context.clear_cookies()

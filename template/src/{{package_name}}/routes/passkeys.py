@@ -21,9 +21,9 @@ from starlette.datastructures import ImmutableMultiDict
 from ..accounts import code_attempts, login_attempts
 from ..accounts.account_emails import notice_messages
 from ..accounts.authentication_methods import with_verified_passkey
-from ..accounts.device_cookies import remember_device
+from ..accounts.device_cookies import presented_device, remember_device
 from ..accounts.login_attempts import TooManyFailedLogins
-from ..accounts.logins import must_confirm_email
+from ..accounts.logins import EmailNotVerified, LoginFailed, log_in, must_confirm_email
 from ..accounts.passkeys import (
     MAX_PASSKEYS,
     PasskeyRefused,
@@ -36,9 +36,11 @@ from ..accounts.passkeys import (
     registration_options,
     relying_party,
 )
+from ..accounts.passwords import PasswordHashingBusy
 from ..accounts.users import get_user
 from ..config import Settings, issuer_of
-from ..deps import SessionDep, SettingsDep, TokenStoreDep, client_address
+from ..deps import PasswordHasherDep, SessionDep, SettingsDep, TokenStoreDep, client_address
+from ..errors import BUSY_RETRY_AFTER_SECONDS
 from ..oauth.authorization_requests import AuthorizationRequest
 from ..web.json_bodies import BadBody, checked_json, json_answer, refused
 from ..web.mail_jobs import mail_context, send_later
@@ -180,16 +182,39 @@ async def second_factor_passkey(
 
 @router.post("/account/passkeys/options", name="account_passkey_options")
 async def account_passkey_options(
-    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep
+    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, passwords: PasswordHasherDep
 ) -> Response:
+    """A registration's options, once the current password is given: a passkey signs in on its own and
+    outlives a password change, so a stolen sign-in alone must not be able to add one."""
     try:
-        await checked_json(request, settings)
+        body = await checked_json(request, settings)
     except BadBody as exc:
         return refused(exc)
     signed_in = await signed_in_user(session, store, settings, request)
     if signed_in is None:
         return json_answer({"error": NOT_SIGNED_IN}, status.HTTP_403_FORBIDDEN)
     user = signed_in[1]
+    try:
+        await log_in(
+            session,
+            store,
+            settings,
+            passwords,
+            username=user.username,
+            password=_fields(body).get("current_password") or "",
+            address=client_address(request),
+            device=presented_device(request, settings),
+        )
+    except TooManyFailedLogins as exc:
+        return _too_many(exc)
+    except EmailNotVerified:
+        pass  # the right password, of a signed-in user whose new address is not confirmed yet
+    except LoginFailed:
+        return json_answer({"error": "Your current password is not correct."}, status.HTTP_400_BAD_REQUEST)
+    except PasswordHashingBusy:
+        answer = json_answer({"error": "The service is busy; try again in a moment."}, 503)
+        answer.headers["Retry-After"] = BUSY_RETRY_AFTER_SECONDS
+        return answer
     existing = await passkeys_of(session, user.username)
     if len(existing) >= MAX_PASSKEYS:
         error = f"An account may have {MAX_PASSKEYS} passkeys; remove one first."
