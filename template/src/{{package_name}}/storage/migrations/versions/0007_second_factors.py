@@ -46,6 +46,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_recovery_codes_username"), table_name="recovery_codes")
+    # The table's indexes go with it. Dropping ix_recovery_codes_username first fails on MySQL, where it
+    # is the index the foreign key on username uses.
     op.drop_table("recovery_codes")
     op.drop_table("totp_authenticators")

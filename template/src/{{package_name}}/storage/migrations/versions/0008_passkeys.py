@@ -40,5 +40,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_passkeys_username"), table_name="passkeys")
+    # The table's indexes go with it. Dropping ix_passkeys_username first fails on MySQL, where it is
+    # the index the foreign key on username uses.
     op.drop_table("passkeys")
