@@ -1,8 +1,9 @@
 """Second factors in real headless Chromium against a real service: an authenticator app set up from the
 account page by reading its secret off the page, sign-ins that ask for its code (never accepting one twice),
-a step-up asked for with `acr_values`, recovery codes, and the password grant that cannot ask for a code.
-Codes come from pyotp, ID tokens are checked with PyJWT against the published keys, so neither trusts the
-service's own TOTP or JOSE code."""
+a step-up asked for with `acr_values`, recovery codes, and the password grant that cannot ask for a code;
+passkeys added on the account page and signing in alone, through Chromium's own WebAuthn with a virtual
+authenticator. Codes come from pyotp, ID tokens are checked with PyJWT against the published keys, so neither
+trusts the service's own TOTP or JOSE code."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import httpx
 import jwt
 import pyotp
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, CDPSession, Page, expect
 
 from .support.browser import callback_server
 from .support.services import PACKAGE, PASSWORD, password_token, run_module, running_service
@@ -32,6 +33,14 @@ from .support.services import PACKAGE, PASSWORD, password_token, run_module, run
 pytestmark = pytest.mark.xdist_group("second-factors")
 
 STEP_SECONDS = 30
+# Chromium's virtual authenticator as a platform one with a PIN or biometric (CDP WebAuthn domain).
+VIRTUAL_AUTHENTICATOR = {
+    "protocol": "ctap2",
+    "transport": "internal",
+    "hasResidentKey": True,
+    "hasUserVerification": True,
+    "isUserVerified": True,
+}
 WRONG_CODE = "not right, or was used already"
 PASSWORD_ONLY = {"amr": ["pwd"], "acr": "aal1"}
 TWO_FACTORS = {"amr": ["mfa", "otp", "pwd"], "acr": "aal2"}
@@ -54,10 +63,11 @@ class Service:
 
 @pytest.fixture(scope="module")
 def service(make_project: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """The default project (SQLite, MFA optional) running, with a confidential OpenID client whose redirect
-    endpoint is a local catcher."""
+    """The default project (SQLite, MFA optional) running at ISSUER=http://localhost:PORT (a secure context, and
+    an RP ID WebAuthn takes), with a confidential OpenID client whose redirect endpoint is a local catcher."""
     project = Path(shutil.copytree(make_project(), tmp_path_factory.mktemp("second-factors") / "service"))
-    with callback_server() as (redirect_uri, _), running_service(project, PACKAGE) as base_url:
+    running = running_service(project, PACKAGE, issuer_host="localhost")
+    with callback_server() as (redirect_uri, _), running as base_url:
         options = ["--redirect-uri", redirect_uri, "--scope", "openid", "--grant-type", "authorization_code"]
         registered = run_module(project, PACKAGE, "create-client", "Second Factor RP", *options, "--json")
         assert registered.returncode == 0, registered.stderr
@@ -336,3 +346,68 @@ def test_the_password_grant_refuses_a_user_with_a_second_factor(service: Service
     assert "second factor" in body["error_description"]
     assert "access_token" not in body
     assert "refresh_token" not in body
+
+
+def virtual_authenticator(page: Page) -> tuple[CDPSession, str]:
+    """A virtual authenticator for PAGE (it lives as long as the page, across navigations)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    added = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": VIRTUAL_AUTHENTICATOR})
+    return cdp, added["authenticatorId"]
+
+
+def test_a_passkey_added_on_the_account_page_signs_in_alone_through_the_code_flow(
+    service: Service, browser: Browser
+) -> None:
+    assert urlsplit(service.base_url).hostname == "localhost"
+    username = service.add_user("fay")
+    with fresh_browser(browser) as page:
+        policy_violations: list[str] = []
+        page.on(
+            "console",
+            lambda message: policy_violations.extend(
+                [message.text] if "Content Security Policy" in message.text else []
+            ),
+        )
+        cdp, authenticator_id = virtual_authenticator(page)
+        sign_in_on_account_page(page, service, username)
+        expect(page.locator("h2", has_text="Passkeys")).to_be_visible()
+        page.get_by_label("Name of the new passkey").fill("Chromium's key")
+        page.locator("#passkey-current").fill(PASSWORD)
+        page.get_by_role("button", name="Add a passkey").click()
+        expect(page.locator(".notice")).to_have_text("Your passkey is added.")
+        expect(page.locator(".passkeys")).to_contain_text("Chromium's key")
+        [credential] = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})["credentials"]
+        assert credential["isResidentCredential"]
+        assert credential["rpId"] == "localhost"
+
+        # Signed out, the client's code flow: no username, no password.
+        page.context.clear_cookies()
+        request = start_authorization(page, service)
+        expect(page.locator("h1")).to_have_text("Sign in")
+        page.get_by_role("button", name="Sign in with a passkey").click()
+        claims = allow_and_exchange(page, service, request)
+
+        assert how_signed_in(claims) == {"amr": ["hwk", "mfa", "user"], "acr": "aal2"}
+        [used] = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})["credentials"]
+        assert used["signCount"] > credential["signCount"]
+        assert policy_violations == []
+
+
+def test_a_passkey_is_the_second_factor_after_the_password(service: Service, browser: Browser) -> None:
+    username = service.add_user("gus")
+    with fresh_browser(browser) as page:
+        virtual_authenticator(page)
+        sign_in_on_account_page(page, service, username)
+        page.locator("#passkey-current").fill(PASSWORD)
+        page.get_by_role("button", name="Add a passkey").click()
+        expect(page.locator(".notice")).to_have_text("Your passkey is added.")
+        page.context.clear_cookies()
+
+        request = start_authorization(page, service)
+        enter_password(page, username)
+        expect(page.locator("h1")).to_have_text("Use your passkey")
+        page.get_by_role("button", name="Use a passkey").click()
+        claims = allow_and_exchange(page, service, request)
+
+        assert how_signed_in(claims) == {"amr": ["hwk", "mfa", "pwd"], "acr": "aal2"}

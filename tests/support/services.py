@@ -131,10 +131,16 @@ def running_service(
     env: Mapping[str, str] | None = None,
     command: Callable[[int], list[str]] | None = None,
     log: list[str] | None = None,
+    issuer_host: str | None = None,
 ) -> Iterator[str]:
     """Start the service in the project folder (`uvicorn --factory PACKAGE.main:create_app` from src/ unless a command
-    for an installed project is given); yield its base URL; stop it cleanly; append its output to `log`."""
+    for an installed project is given); yield its base URL; stop it cleanly; append its output to `log`. With
+    ISSUER_HOST, the service runs with ISSUER=http://ISSUER_HOST:PORT, and that is the base URL (`localhost`, which
+    WebAuthn takes as an RP ID where an IP address is refused)."""
     port = free_port()
+    base_url = f"http://{issuer_host or '127.0.0.1'}:{port}"
+    if issuer_host is not None:
+        env = {**(env or {}), "ISSUER": base_url}
     process = subprocess.Popen(
         (command or uvicorn_command(package))(port),
         cwd=project,
@@ -143,7 +149,6 @@ def running_service(
         stderr=subprocess.STDOUT,
         text=True,
     )
-    base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(process, base_url)
         yield base_url

@@ -27,6 +27,12 @@ def with_second_factor(first: Iterable[str], *second: str) -> tuple[str, ...]:
     return tuple(sorted({*methods, MULTI_FACTOR}))
 
 
+def with_verified_passkey(key: str) -> tuple[str, ...]:
+    """The methods of a sign-in by a passkey (KEY: `hwk` or `swk`) whose authenticator verified the
+    user: something the user has and something they know or are, so two factors."""
+    return tuple(sorted({key, USER_VERIFIED, MULTI_FACTOR}))
+
+
 def wants_multi_factor(acr_values: str | None) -> bool:
     """Whether a client's `acr_values` (Core §3.1.2.1) asks for two factors."""
     return acr_values is not None and MULTI_FACTOR_LEVEL in acr_values.split()

@@ -1,8 +1,9 @@
-"""Limits on second-factor codes (authenticator and recovery codes), counted apart from failed
-passwords as login_attempts counts those: per account, so that someone who has the password cannot
-try codes until one fits, and per address across accounts. A browser with a device cookie for the
-account (device_cookies.py) is counted on its own instead, so whoever has the password cannot lock
-the owner's own browsers out. Refused with TooManyFailedLogins."""
+"""Limits on second-factor codes (authenticator and recovery codes) and passkey assertions, counted
+apart from failed passwords as login_attempts counts those: per account, so that someone who has
+the password cannot try codes until one fits, and per address across accounts (the only count of
+a passkey sign-in, whose account is not known before it holds). A browser with a device cookie for
+the account (device_cookies.py) is counted on its own instead, so whoever has the password cannot
+lock the owner's own browsers out. Refused with TooManyFailedLogins."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,12 +31,31 @@ async def begin(
         attempt = Attempt(store_key("failed-codes:device", device))
         await count(store, attempt, {attempt.own: (settings.max_failed_codes, window)})
         return attempt
-    attempt = Attempt(
-        store_key("failed-codes:account", folded(username)), (store_key("failed-codes:address", address),)
-    )
+    attempt = Attempt(store_key("failed-codes:account", folded(username)), (_address_key(address),))
     limits = {
         attempt.own: (settings.max_failed_codes, window),
         attempt.shared[0]: (settings.max_failed_codes_per_address, window),
     }
     await count(store, attempt, limits)
     return attempt
+
+
+async def begin_from_address(store: TokenStore, settings: Settings, address: str) -> Attempt:
+    """Count an attempt of no known account (a passkey sign-in), or refuse it when the address's limit is reached."""
+    attempt = Attempt(_address_key(address))
+    await count(
+        store,
+        attempt,
+        {attempt.own: (settings.max_failed_codes_per_address, settings.failed_login_long_window_seconds)},
+    )
+    return attempt
+
+
+async def held_from_address(store: TokenStore, attempt: Attempt) -> None:
+    """An attempt of `begin_from_address` that held is no failure: it is taken off the address's
+    count, which it must not reset (one good passkey would clear an attacker's failures)."""
+    await store.decrement(*attempt.keys)
+
+
+def _address_key(address: str) -> str:
+    return store_key("failed-codes:address", address)

@@ -55,9 +55,14 @@ async def log_in(
             raise LoginFailed
         # The right password: no failed guess, whether or not the address lets the user in.
         await login_attempts.succeeded(store, attempt)
-    if settings.email_verification_required and _unverified(user):
+    if must_confirm_email(settings, user):
         raise EmailNotVerified(user)
     return user
+
+
+def must_confirm_email(settings: Settings, user: User) -> bool:
+    """Whether USER may sign in only once the address is confirmed, by any means."""
+    return settings.email_verification_required and _unverified(user)
 
 
 def _unverified(user: User) -> bool:

@@ -1,4 +1,5 @@
-"""A user's second factors, what the MFA setting asks of each sign-in, and removing them all."""
+"""A user's second factors (an authenticator app, passkeys), what the MFA setting asks of each
+sign-in, and removing them."""
 
 from dataclasses import dataclass
 from enum import Enum
@@ -7,8 +8,8 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..config import Settings
-from ..storage.models import RecoveryCode, TotpAuthenticator
-from . import recovery_codes, totp
+from ..storage.models import Passkey, RecoveryCode, TotpAuthenticator
+from . import passkeys, recovery_codes, totp
 from .secret_encryption import SecretBox
 
 
@@ -21,7 +22,7 @@ class SecondStep(Enum):
     """What a sign-in needs after the password."""
 
     NONE = "none"
-    # A code from the user's authenticator, or a recovery code.
+    # A code from the user's authenticator, a recovery code, or a passkey.
     CODE = "code"
     # MFA=required and the user has no second factor yet: one is set up first.
     ENROLL = "enroll"
@@ -31,16 +32,18 @@ class SecondStep(Enum):
 class Factors:
     authenticator_app: bool
     recovery_codes: int
+    passkeys: int = 0
 
     @property
     def any(self) -> bool:
-        return self.authenticator_app
+        return self.authenticator_app or self.passkeys > 0
 
 
 async def factors_of(session: AsyncSession, username: str) -> Factors:
     authenticator = await session.get(TotpAuthenticator, username)
     recovery = await recovery_codes.codes_left(session, username)
-    return Factors(authenticator_app=authenticator is not None, recovery_codes=recovery)
+    keys = await passkeys.count_passkeys(session, username)
+    return Factors(authenticator_app=authenticator is not None, recovery_codes=recovery, passkeys=keys)
 
 
 async def second_step(session: AsyncSession, settings: Settings, username: str) -> SecondStep:
@@ -54,7 +57,13 @@ async def second_step(session: AsyncSession, settings: Settings, username: str) 
 
 
 async def remove_factors(session: AsyncSession, username: str) -> None:
-    """Remove the user's authenticator and recovery codes (an operator's `reset-mfa`)."""
+    """Remove the user's authenticator, recovery codes and passkeys (an operator's `reset-mfa`)."""
+    await session.execute(delete(Passkey).where(Passkey.username == username))
+    await remove_authenticator(session, username)
+
+
+async def remove_authenticator(session: AsyncSession, username: str) -> None:
+    """Remove the user's authenticator app and the recovery codes that stand in for it; passkeys stay."""
     await session.execute(delete(TotpAuthenticator).where(TotpAuthenticator.username == username))
     await session.execute(delete(RecoveryCode).where(RecoveryCode.username == username))
     await session.commit()

@@ -22,6 +22,8 @@ SUBJECTS = {
     "recovery_code_used": "A recovery code was used to sign in",
     "second_factor_added": "An authenticator app was set up for your account",
     "second_factor_removed": "The authenticator app of your account was removed",
+    "passkey_added": "A passkey was added to your account",
+    "passkey_removed": "A passkey of your account was removed",
 }
 
 _environment = Environment(

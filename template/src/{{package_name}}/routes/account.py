@@ -28,10 +28,11 @@ from ..accounts.device_cookies import presented_device
 from ..accounts.email_changes import email_change_messages
 from ..accounts.login_attempts import TooManyFailedLogins
 from ..accounts.logins import EmailNotVerified, LoginFailed, log_in
+from ..accounts.passkeys import passkeys_of, remove_passkey
 from ..accounts.passwords import MAX_PASSWORD_LENGTH, PasswordHasher, PasswordHashingBusy
 from ..accounts.profiles import Profile
 from ..accounts.recovery_codes import replace_codes
-from ..accounts.second_factors import factors_of, remove_factors
+from ..accounts.second_factors import factors_of, remove_authenticator
 from ..accounts.totp import begin_enrollment, confirm_enrollment, pending_enrollment
 from ..accounts.users import get_user, set_profile
 from ..config import Settings
@@ -69,6 +70,8 @@ NOTICES = {
     "withdrawn": "The app no longer has access to your account.",
     "signed-out": "You are signed out everywhere.",
     "authenticator-removed": "Your authenticator app is removed, and so are your recovery codes.",
+    "passkey-added": "Your passkey is added.",
+    "passkey-removed": "The passkey is removed.",
 }
 BUSY = "The service is busy; try again in a moment."
 
@@ -307,10 +310,35 @@ async def account_authenticator_remove(
         return exc.answer
     except PasswordHashingBusy:
         return _busy(await _account_page(request, session, store, settings, user, error=BUSY, status_code=503))
-    await remove_factors(session, user.username)
+    await remove_authenticator(session, user.username)
     address, username = user.email, user.username
     _mail(request, settings, lambda context: notice_messages(context, "second_factor_removed", address, username))
     return _back(request, settings, "authenticator-removed")
+
+
+@router.post("/account/passkeys/remove", name="account_passkey_remove")
+async def account_passkey_remove(
+    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, passwords: PasswordHasherDep
+) -> Response:
+    """Remove one of the user's passkeys, once the current password is given."""
+    try:
+        user, form = await _signed_in_form(request, session, store, settings)
+    except NotSignedIn:
+        return _back(request, settings)
+    passkey_id = _field(form, "passkey_id") or ""
+    # A row id as the page shows it; anything else names no passkey.
+    if settings.mfa == "off" or not (passkey_id.isascii() and passkey_id.isdigit() and len(passkey_id) <= 18):
+        return _back(request, settings)
+    try:
+        await _check_password(request, session, store, settings, passwords, user, form)
+    except WrongPassword as exc:
+        return exc.answer
+    except PasswordHashingBusy:
+        return _busy(await _account_page(request, session, store, settings, user, error=BUSY, status_code=503))
+    if await remove_passkey(session, user.username, int(passkey_id)):
+        address, username = user.email, user.username
+        _mail(request, settings, lambda context: notice_messages(context, "passkey_removed", address, username))
+    return _back(request, settings, "passkey-removed")
 
 
 @router.post("/account/recovery-codes", name="account_recovery_codes")
@@ -436,6 +464,7 @@ def _sign_in_page(
         "notice": notice,
         "forgot_password_url": page_url(request, settings, "forgot_password") if settings.account_email else None,
         "sign_up_url": page_url(request, settings, "sign_up") if settings.offers_sign_up else None,
+        "passkeys": settings.mfa != "off",
     }
     return page(request, settings, "account_sign_in.html", context, status_code)
 
@@ -461,6 +490,10 @@ async def _account_page(
         "pending_email": await pending_email(store, user),
         "mfa": settings.mfa,
         "factors": await factors_of(session, user.username),
+        "passkeys": [
+            (passkey, _date(passkey.created_at), _date(passkey.last_used_at))
+            for passkey in await passkeys_of(session, user.username)
+        ],
     }
     return page(request, settings, "account.html", context, status_code)
 

@@ -149,7 +149,7 @@ async def _respond(
         # Core §3.1.2.1: the client asks for two factors, and the user has a second one to give.
         if "none" in valid.prompts:
             raise ErrorRedirect(valid.redirect_uri, "interaction_required")
-        response = code_page(request, settings, auth.params())
+        response = await code_page(request, session, settings, user, auth.params())
         await wait_for_second_factor(store, settings, request, response, user, browser.methods)
         return response
     scopes = valid.scopes & (user.allowed_scopes | IDENTITY_SCOPES)
@@ -274,6 +274,8 @@ def _login_page(
     # The sign-up and reset pages are mounted only with account e-mail.
     context["forgot_password"] = settings.account_email
     context["sign_up"] = settings.offers_sign_up
+    # Passkeys are served with second factors.
+    context["passkeys"] = settings.mfa != "off"
     return page(request, settings, "login.html", context, status_code)
 
 

@@ -56,12 +56,12 @@ async def second_factor(
     try:
         attempt = await _begin_attempt(request, session, store, settings, user.username)
     except TooManyFailedLogins as exc:
-        answer = code_page(request, settings, then, TOO_MANY, status.HTTP_429_TOO_MANY_REQUESTS)
+        answer = await code_page(request, session, settings, user, then, TOO_MANY, status.HTTP_429_TOO_MANY_REQUESTS)
         answer.headers["Retry-After"] = str(exc.retry_after)
         return answer
     kind = await check_code(session, box, user.username, form_text(form.get("code")) or "", clock())
     if kind is None:
-        return code_page(request, settings, then, WRONG_CODE, status.HTTP_400_BAD_REQUEST)
+        return await code_page(request, session, settings, user, then, WRONG_CODE, status.HTTP_400_BAD_REQUEST)
     await login_attempts.succeeded(store, attempt)
     if kind is CodeKind.RECOVERY:
         logger.info("A recovery code was used to sign in as %s", user.username)

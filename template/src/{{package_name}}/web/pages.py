@@ -12,9 +12,14 @@ from ..config import Settings, issuer_of
 from .sign_ins import csrf_is_valid, csrf_token, set_pre_sign_in_cookie
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+# The pages' one script, passkeys.js, served from here: no inline script runs.
+SCRIPTS = Path(__file__).resolve().parent / "static"
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    # `script-src 'self'` for passkeys.js, `connect-src 'self'` for its requests to this service.
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    ),
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }

@@ -1,4 +1,5 @@
-"""The pages of a sign-in's second step, after the password: the code page, and setting up an
+"""The pages of a sign-in's second step, after the password: the code page (which offers the
+user's passkeys too), and setting up an
 authenticator app (when MFA requires one, and from the account page), whose QR code is drawn
 here as inline SVG, so the page loads nothing and its strict CSP stays as it is."""
 
@@ -10,7 +11,7 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..accounts.authentication_methods import PASSWORD
-from ..accounts.second_factors import SecondStep, second_step
+from ..accounts.second_factors import SecondStep, factors_of, second_step
 from ..accounts.totp import Enrollment, enrollment_of, new_secret
 from ..app_state import app_state
 from ..config import Settings
@@ -39,7 +40,7 @@ async def continue_sign_in(
         await begin_sign_in(store, settings, request, signed_in, user)
         return signed_in
     if step is SecondStep.CODE or box is None:
-        response = code_page(request, settings, then)
+        response = await code_page(request, session, settings, user, then)
         await wait_for_second_factor(store, settings, request, response, user, (PASSWORD,))
         return response
     # MFA=required and no factor yet: the secret is this waiting sign-in's alone.
@@ -56,10 +57,21 @@ async def continue_sign_in(
     return response
 
 
-def code_page(
-    request: Request, settings: Settings, then: dict[str, str], error: str | None = None, status_code: int = 200
+async def code_page(
+    request: Request,
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    then: dict[str, str],
+    error: str | None = None,
+    status_code: int = 200,
 ) -> Response:
-    return page(request, settings, "second_factor.html", {"then": then, "error": error}, status_code)
+    """The second step's page: a code form when USER has an authenticator app (or recovery codes
+    left), a passkey button when they have passkeys."""
+    factors = await factors_of(session, user.username)
+    codes = factors.authenticator_app or factors.recovery_codes > 0 or not factors.passkeys
+    context = {"then": then, "error": error, "factors": factors, "codes": codes}
+    return page(request, settings, "second_factor.html", context, status_code)
 
 
 def enrollment_page(
