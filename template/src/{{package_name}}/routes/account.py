@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
-from ..accounts import code_attempts, login_attempts, password_policy
+from ..accounts import login_attempts, password_policy
 from ..accounts.account_changes import change_password, sign_out_everywhere
 from ..accounts.account_emails import MailContext, notice_messages, verification_messages
 from ..accounts.account_tokens import forget_email_change, issue_email_change_token, pending_email
@@ -54,7 +54,7 @@ from ..web.mail_jobs import mail_context, send_later
 from ..web.pages import PAGE_HEADERS, checked_form, form_text, page, page_url
 from ..web.password_sign_ins import SignInRefused, begin_sign_in, password_sign_in
 from ..web.second_factor_pages import continue_sign_in, enrollment_page, recovery_codes_page
-from ..web.second_factor_sign_ins import end_waiting_sign_in
+from ..web.second_factor_sign_ins import count_code_attempt, end_waiting_sign_in
 from ..web.sign_ins import end_sign_in, sign_in_id, signed_in_user
 
 router = APIRouter(tags=["account"], include_in_schema=False)
@@ -265,14 +265,7 @@ async def account_authenticator_confirm(
         return _back(request, settings)
     confirm = "account_authenticator_confirm"
     try:
-        attempt = await code_attempts.begin(
-            session,
-            store,
-            settings,
-            user.username,
-            address=client_address(request),
-            device=presented_device(request, settings),
-        )
+        attempt = await count_code_attempt(request, session, store, settings, user.username)
     except TooManyFailedLogins as exc:
         error = "Too many wrong codes; try again later."
         answer = enrollment_page(request, settings, enrollment, confirm, {}, error=error, status_code=429)

@@ -47,7 +47,7 @@ from ..web.mail_jobs import mail_context, send_later
 from ..web.pages import PAGE_HEADERS, SCRIPTS, page_url
 from ..web.passkey_ceremonies import REGISTRATION, SECOND_FACTOR, SIGN_IN, Ceremony, begin_ceremony, take_ceremony
 from ..web.second_factor_pages import next_url
-from ..web.second_factor_sign_ins import finish_sign_in, waiting_sign_in
+from ..web.second_factor_sign_ins import count_code_attempt, finish_sign_in, waiting_sign_in
 from ..web.sign_ins import signed_in_user, start_sign_in
 
 router = APIRouter(tags=["passkeys"], include_in_schema=False)
@@ -156,14 +156,7 @@ async def second_factor_passkey(
         return json_answer({"error": EXPIRED}, status.HTTP_400_BAD_REQUEST)
     sign_in, user = waiting
     try:
-        attempt = await code_attempts.begin(
-            session,
-            store,
-            settings,
-            user.username,
-            address=client_address(request),
-            device=presented_device(request, settings),
-        )
+        attempt = await count_code_attempt(request, session, store, settings, user.username)
     except TooManyFailedLogins as exc:
         return _too_many(exc)
     ceremony = await take_ceremony(store, settings, request, SECOND_FACTOR, user.username)

@@ -11,25 +11,22 @@ import logging
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
-from ..accounts import code_attempts, login_attempts
+from ..accounts import login_attempts
 from ..accounts.account_emails import notice_messages
 from ..accounts.authentication_methods import ONE_TIME_CODE, with_second_factor
-from ..accounts.device_cookies import presented_device
-from ..accounts.login_attempts import Attempt, TooManyFailedLogins
+from ..accounts.login_attempts import TooManyFailedLogins
 from ..accounts.recovery_codes import replace_codes
 from ..accounts.second_factors import CodeKind, SecondStep, check_code, second_step
 from ..accounts.totp import bind, enrollment_of
 from ..config import Settings
-from ..deps import ClockDep, SecretBoxDep, SessionDep, SettingsDep, TokenStoreDep, client_address
+from ..deps import ClockDep, SecretBoxDep, SessionDep, SettingsDep, TokenStoreDep
 from ..oauth.authorization_requests import AuthorizationRequest
-from ..storage.token_store import TokenStore
 from ..web.mail_jobs import mail_context, send_later
 from ..web.pages import PAGE_HEADERS, checked_form, form_text
 from ..web.second_factor_pages import code_page, enrollment_page, next_url, recovery_codes_page
-from ..web.second_factor_sign_ins import finish_sign_in, waiting_sign_in
+from ..web.second_factor_sign_ins import count_code_attempt, finish_sign_in, waiting_sign_in
 
 router = APIRouter(tags=["sign-in"], include_in_schema=False)
 logger = logging.getLogger(__name__)
@@ -54,7 +51,7 @@ async def second_factor(
         return _start_over(request, settings, then)
     sign_in, user = waiting
     try:
-        attempt = await _begin_attempt(request, session, store, settings, user.username)
+        attempt = await count_code_attempt(request, session, store, settings, user.username)
     except TooManyFailedLogins as exc:
         answer = await code_page(request, session, settings, user, then, TOO_MANY, status.HTTP_429_TOO_MANY_REQUESTS)
         answer.headers["Retry-After"] = str(exc.retry_after)
@@ -95,7 +92,7 @@ async def second_factor_enroll(
     sign_in, user = waiting
     enrollment = enrollment_of(secret, user.username, settings.realm)
     try:
-        attempt = await _begin_attempt(request, session, store, settings, user.username)
+        attempt = await count_code_attempt(request, session, store, settings, user.username)
     except TooManyFailedLogins as exc:
         answer = enrollment_page(
             request, settings, enrollment, "second_factor_enroll", then, required=True, error=TOO_MANY, status_code=429
@@ -126,13 +123,6 @@ def _start_over(request: Request, settings: Settings, then: dict[str, str]) -> R
     """The sign-in in waiting expired or was ended (a password change, signing out): it starts over."""
     url = next_url(request, settings, then, finished=False)
     return RedirectResponse(url, status.HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
-
-
-async def _begin_attempt(
-    request: Request, session: AsyncSession, store: TokenStore, settings: Settings, username: str
-) -> Attempt:
-    address, device = client_address(request), presented_device(request, settings)
-    return await code_attempts.begin(session, store, settings, username, address=address, device=device)
 
 
 def _then(form: FormData) -> dict[str, str]:

@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..accounts.device_cookies import remember_device
+from ..accounts import code_attempts
+from ..accounts.device_cookies import presented_device, remember_device
+from ..accounts.login_attempts import Attempt
 from ..accounts.users import get_user
 from ..config import Settings
 from ..cookies import delete_cookie, read_cookie, set_cookie
+from ..deps import client_address
 from ..storage.models import User
 from ..storage.record_keys import store_key
 from ..storage.token_store import TokenStore
@@ -105,3 +108,12 @@ async def end_waiting_sign_in(store: TokenStore, settings: Settings, request: Re
         return
     await store.delete(_key(waiting_id))
     delete_cookie(response, request, settings, COOKIE)
+
+
+async def count_code_attempt(
+    request: Request, session: AsyncSession, store: TokenStore, settings: Settings, username: str
+) -> Attempt:
+    """Count an attempt of this browser at a second factor of USERNAME (accounts/code_attempts.py);
+    TooManyFailedLogins when a limit is reached."""
+    address, device = client_address(request), presented_device(request, settings)
+    return await code_attempts.begin(session, store, settings, username, address=address, device=device)
