@@ -10,7 +10,7 @@ import yaml
 
 from .bundle import GitError, git, require_git
 from .errors import UsageProblem
-from .lock import write_lock
+from .lock import LOCK_FILE, write_lock
 from .moved_modules import Carried, moves_followed
 from .rendering import ANSWERS_FILE, check_changed_answers, copier_problems
 from .template_store import has_revision, store_path, template_source
@@ -64,6 +64,11 @@ def update(project: Path, data: dict[str, Any] | None = None) -> Updated:
             # they come from oauthgen's own store: a project may record another template source.
             unsafe=_reads_our_store(project),
         )
+    changed_answers = _changed_answers(answers, _read_answers(project))
+    if changed_answers:
+        # Other answers are another project's dependencies: locked afresh, as `new` would lock them
+        # (uv orders a re-resolved lock's forks apart from a fresh one's).
+        (project / LOCK_FILE).unlink(missing_ok=True)
     write_lock(project)
     return Updated(
         previous=str(answers["_commit"]),
@@ -71,7 +76,7 @@ def update(project: Path, data: dict[str, Any] | None = None) -> Updated:
         changed=_changed_files(project),
         conflicts=find_conflicts(project),
         repaired_source=repaired,
-        answers=_changed_answers(answers, _read_answers(project)),
+        answers=changed_answers,
         carried=carried,
     )
 
