@@ -8,6 +8,7 @@ says where they are and what the messages call them; `load_key_pairs` reads them
 into `KeyPairs` of joserfc keys, ready for `joserfc.jws` and `joserfc.jwt`.
 """
 
+import functools
 import logging
 import os
 import time
@@ -212,7 +213,7 @@ def _parse(files: KeyPairFiles, pem: bytes, source: str, *, private: bool) -> As
     error = files.error
     key_type, curve = KEY_TYPES[files.algorithm]
     try:
-        key = key_type.import_key(pem)
+        key = _imported(key_type, pem)
         key_curve = None if isinstance(key, RSAKey) else key.curve_name
     except InvalidKeyTypeError:
         raise error(f"{source}: {files.algorithm} needs an {key_type.key_type} key") from None
@@ -229,6 +230,13 @@ def _parse(files: KeyPairFiles, pem: bytes, source: str, *, private: bool) -> As
     if key_curve != curve:
         raise error(f"{source}: {files.algorithm} needs a key on the {curve} curve, not {key_curve}")
     return key
+
+
+@functools.lru_cache(maxsize=16)
+def _imported(key_type: type[AsymmetricKey], pem: bytes) -> AsymmetricKey:
+    """The key in PEM. Importing an RSA key checks its numbers, some 40 ms: an app made again in the same
+    process (a test's, a reload's) imports a key it has read before once. Failures are not kept."""
+    return key_type.import_key(pem)
 
 
 def _public(key: AsymmetricKey) -> AsymmetricKey:
