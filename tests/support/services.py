@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -82,13 +82,16 @@ ANSWER_INDEPENDENT_TESTS = {
 
 
 def run_own_tests(
-    project: Path, env: Mapping[str, str] | None = None, *, shallow: bool = False
+    project: Path, env: Mapping[str, str] | None = None, *, shallow: bool = False, only: Sequence[str] = ()
 ) -> subprocess.CompletedProcess[str]:
     """The generated project's own test suite, in a subprocess; fails the caller's test unless it passes.
 
     `shallow` leaves out ANSWER_INDEPENDENT_TESTS: a variant whose answers differ from the default's only in
-    storage, token store or algorithm need not run again what the default variant's full run has shown."""
-    selection = shallow_selection(project) if shallow else []
+    storage, token store or algorithm need not run again what the default variant's full run has shown.
+    `only` runs just those test files: for a project whose every variant runs in full elsewhere."""
+    for path in only:
+        assert (project / path).is_file(), f"{path} is not a test file of {project}"
+    selection = [*only, *(shallow_selection(project) if shallow else [])]
     result = run_module(project, "pytest", "-q", "-p", "no:cacheprovider", *selection, env=env, timeout=600)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
