@@ -33,6 +33,10 @@ VARIANTS = [
     {"storage": "sqlite", "token_store": "redis", "jwt_algorithm": "HS384"},
 ]
 
+# Each pair of storage and token store runs the project's own suite once. Ed25519 signs as EdDSA does (RFC 9864
+# names the one curve EdDSA uses here): its tokens are checked on a running service below.
+SUITE_VARIANTS = [variant for variant in VARIANTS if variant["jwt_algorithm"] != "Ed25519"]
+
 
 def _id(variant: dict[str, str]) -> str:
     return "-".join(variant.values())
@@ -46,7 +50,7 @@ def project_copy(make_project: Callable[..., Path], tmp_path: Path) -> Callable[
     return copy
 
 
-@pytest.mark.parametrize("variant", VARIANTS, ids=_id)
+@pytest.mark.parametrize("variant", SUITE_VARIANTS, ids=_id)
 def test_own_test_suite_passes_against_the_real_server(
     project_copy: Callable[..., Path], variant: dict[str, str]
 ) -> None:

@@ -92,7 +92,7 @@ def run_own_tests(
     for path in only:
         assert (project / path).is_file(), f"{path} is not a test file of {project}"
     selection = [*only, *(shallow_selection(project) if shallow else [])]
-    result = run_module(project, "pytest", "-q", "-p", "no:cacheprovider", *selection, env=env, timeout=600)
+    result = run_module(project, "pytest", "-q", "-p", "no:cacheprovider", *selection, env=env, timeout=900)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
     assert " skipped" not in result.stdout
