@@ -18,7 +18,8 @@ async def own_resource_metadata(issuer: IssuerDep, audience: AudienceDep, settin
     return JSONResponse(document(own_api(audience, settings.realm), issuer), headers=CACHE)
 
 
-@router.get(WELL_KNOWN + "/{path:path}")
+# Out of the API description: its path is any path at all, which a schema cannot describe usefully.
+@router.get(WELL_KNOWN + "/{path:path}", include_in_schema=False)
 async def resource_metadata(
     path: str, issuer: IssuerDep, audience: AudienceDep, settings: SettingsDep, session: SessionDep
 ) -> JSONResponse:
