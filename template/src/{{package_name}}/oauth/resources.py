@@ -78,7 +78,8 @@ async def get_resource(session: AsyncSession, uri: str) -> Resource | None:
         return None
     resource: Resource | None = await session.scalar(select(Resource).where(Resource.uri == uri))
     await end_read(session)
-    return resource
+    # Compared to the letter (RFC 8707 names resources by exact URI): MySQL's collation ignores case.
+    return resource if resource is not None and resource.uri == uri else None
 
 
 async def list_resources(session: AsyncSession) -> list[Resource]:
@@ -89,7 +90,11 @@ async def list_resources(session: AsyncSession) -> list[Resource]:
 
 async def delete_resource(session: AsyncSession, uri: str) -> bool:
     """Forget the resource at URI; whether there was one. Tokens already issued for it live on until they expire."""
-    deleted = await session.execute(delete(Resource).where(Resource.uri == uri))
+    # Found first, to the letter, as a request finds it.
+    resource = await get_resource(session, uri)
+    if resource is None:
+        return False
+    deleted = await session.execute(delete(Resource).where(Resource.id == resource.id))
     await session.commit()
     return bool(getattr(deleted, "rowcount", 0))
 
