@@ -21,6 +21,8 @@ MAX_URI_LENGTH = 255
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 MAX_SCOPE_LENGTH = 100
+# The resources table's limit on a resource's scopes, space-separated.
+MAX_SCOPES_LENGTH = 1000
 
 
 class ResourceExistsError(Exception):
@@ -55,9 +57,10 @@ class NewResource(BaseModel):
     def _valid_scopes(cls, scopes: list[str]) -> list[str]:
         for scope in scopes:
             if len(scope) > MAX_SCOPE_LENGTH or not SCOPE_TOKEN.fullmatch(scope):
-                raise ValueError(f"{scope!r} is not a scope (RFC 6749 §3.3: printable ASCII, no space, '\"' or '\\\\')")
-        if len(" ".join(set(scopes))) > 1000:
-            raise ValueError("the scopes are longer than 1000 characters in all")
+                rule = f"at most {MAX_SCOPE_LENGTH} printable ASCII characters, without space, quote or backslash"
+                raise ValueError(f"{scope!r} is not a scope (RFC 6749 §3.3): {rule}")
+        if len(" ".join(set(scopes))) > MAX_SCOPES_LENGTH:
+            raise ValueError(f"the scopes are longer than {MAX_SCOPES_LENGTH} characters in all")
         return scopes
 
 
