@@ -59,7 +59,9 @@ def test_service_boots_and_serves_the_token_flow(project_copy: Callable[..., Pat
 
         missing = httpx.get(f"{base_url}/protected")
         assert missing.status_code == 401
-        assert missing.headers["www-authenticate"] == 'Bearer realm="my_service"'
+        metadata = f"{base_url}/.well-known/oauth-protected-resource"
+        assert missing.headers["www-authenticate"] == f'Bearer realm="my_service", resource_metadata="{metadata}"'
+        assert httpx.get(metadata).json()["resource"] == base_url
 
         garbage = httpx.get(f"{base_url}/protected", headers={"Authorization": "Bearer garbage"})
         assert garbage.status_code == 401

@@ -2,7 +2,10 @@
 
 from fastapi.testclient import TestClient
 
-from .helpers import USERNAME, bearer, get_token
+from .helpers import ISSUER, USERNAME, bearer, get_token
+
+# RFC 9728 §5.1: every 401 names where the own API's metadata is.
+METADATA = f'resource_metadata="{ISSUER}/.well-known/oauth-protected-resource"'
 
 
 def test_valid_token_reaches_the_protected_route(client: TestClient, access_token: str) -> None:
@@ -16,7 +19,7 @@ def test_missing_token_gets_a_challenge_without_error_code(client: TestClient, s
     response = client.get("/protected")
 
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == f'Bearer realm="{settings_realm}"'
+    assert response.headers["www-authenticate"] == f'Bearer realm="{settings_realm}", {METADATA}'
 
 
 def test_invalid_token_gets_invalid_token(client: TestClient, settings_realm: str) -> None:
@@ -25,7 +28,7 @@ def test_invalid_token_gets_invalid_token(client: TestClient, settings_realm: st
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == (
         f'Bearer realm="{settings_realm}", error="invalid_token", '
-        'error_description="The access token is invalid or has expired"'
+        f'error_description="The access token is invalid or has expired", {METADATA}'
     )
     assert response.json() == {"detail": "The access token is invalid or has expired"}
 
@@ -34,7 +37,7 @@ def test_basic_credentials_on_a_resource_get_the_bearer_challenge(client: TestCl
     response = client.get("/protected", headers={"Authorization": "Basic YWxpY2U6c2VjcmV0"})
 
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == f'Bearer realm="{settings_realm}"'
+    assert response.headers["www-authenticate"] == f'Bearer realm="{settings_realm}", {METADATA}'
 
 
 def test_scope_guarded_route_accepts_a_token_with_the_scope(client: TestClient, access_token: str) -> None:

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi.testclient import TestClient
 
-from .helpers import Register, bearer, get_token
+from .helpers import ISSUER, Register, bearer, get_token
 from .openid_flow import (
     SCOPE,
     Profile,
@@ -72,7 +72,9 @@ def test_get_and_both_posts_answer_alike(oidc: Flow) -> None:
 def test_no_token_gets_a_plain_challenge(oidc: Flow, settings_realm: str) -> None:
     for response in (oidc.client.get("/userinfo"), oidc.client.post("/userinfo", data={"other": "x"})):
         assert response.status_code == 401
-        assert response.headers["www-authenticate"] == f'Bearer realm="{settings_realm}"'
+        assert response.headers["www-authenticate"] == (
+            f'Bearer realm="{settings_realm}", resource_metadata="{ISSUER}/.well-known/oauth-protected-resource"'
+        )
 
 
 def test_another_scheme_is_no_token(oidc: Flow) -> None:

@@ -15,6 +15,7 @@ from .accounts.secret_encryption import SecretBox
 from .app_state import app_state
 from .config import Settings, issuer_of
 from .errors import bearer_challenge, insufficient_scope
+from .oauth.resource_metadata import own_metadata_url
 from .oauth.scopes import SCOPES
 from .storage.token_store import TokenStore
 from .tokens.access_tokens import AccessToken, InvalidTokenError, verify_access_token
@@ -130,8 +131,9 @@ async def verified_access_token(request: Request, token: str) -> AccessToken:
     state = app_state(request.app)
     settings = state.settings
     if not token:
-        raise bearer_challenge(settings.realm)
+        raise challenge(request)
     issuer = issuer_of(request, settings)
+    # A token for another resource (RFC 8707), whose `aud` does not hold this one's, is refused here.
     audience = audience_of(settings, issuer)
     verified = state.verified_tokens
     access = verified.get(token, issuer, audience, settings.leeway_seconds)
@@ -147,11 +149,18 @@ async def verified_access_token(request: Request, token: str) -> AccessToken:
                 clock=state.clock,
             )
         except InvalidTokenError:
-            raise bearer_challenge(settings.realm, "invalid_token", INVALID_TOKEN) from None
+            raise challenge(request, "invalid_token", INVALID_TOKEN) from None
         verified.put(token, issuer, audience, access)
     if await is_revoked(state.token_store, access):
-        raise bearer_challenge(settings.realm, "invalid_token", INVALID_TOKEN)
+        raise challenge(request, "invalid_token", INVALID_TOKEN)
     return access
+
+
+def challenge(request: Request, error: str | None = None, description: str | None = None) -> HTTPException:
+    """The 401 of a protected route (RFC 6750 §3), naming the own API's metadata (RFC 9728 §5.1)."""
+    settings = app_state(request.app).settings
+    metadata = own_metadata_url(issuer_of(request, settings))
+    return bearer_challenge(settings.realm, error, description, resource_metadata=metadata)
 
 
 def bearer_token(request: Request) -> str:

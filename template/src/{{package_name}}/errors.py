@@ -68,6 +68,12 @@ class InvalidScope(OAuthError):
     error = "invalid_scope"
 
 
+class InvalidTarget(OAuthError):
+    """A `resource` that is malformed, unknown, or not among those granted (RFC 8707 §2)."""
+
+    error = "invalid_target"
+
+
 class TooManyAttempts(OAuthError):
     """Failed logins over the limit (RFC 6585 §4); the code is RFC 6749 §4.1.2.1's for a busy server."""
 
@@ -82,13 +88,18 @@ class MethodNotAllowed(InvalidRequest):
     status_code = status.HTTP_405_METHOD_NOT_ALLOWED
 
 
-def bearer_challenge(realm: str, error: str | None = None, description: str | None = None) -> HTTPException:
-    """A 401 whose WWW-Authenticate header follows RFC 6750 §3."""
+def bearer_challenge(
+    realm: str, error: str | None = None, description: str | None = None, *, resource_metadata: str | None = None
+) -> HTTPException:
+    """A 401 whose WWW-Authenticate header follows RFC 6750 §3, and names where the resource's
+    metadata is (RFC 9728 §5.1) when RESOURCE_METADATA is given."""
     challenge = f'Bearer realm="{realm}"'
     if error is not None:
         challenge += f', error="{error}"'
     if description is not None:
         challenge += f', error_description="{description}"'
+    if resource_metadata is not None:
+        challenge += f', resource_metadata="{resource_metadata}"'
     return HTTPException(
         status_code=status.HTTP_401_UNAUTHORIZED,
         detail=description or "Not authenticated",

@@ -1,1 +1,1 @@
-"""OAuth2 itself: clients and their authentication, consents, scopes, PKCE, redirect URIs, codes and grants."""
+"""OAuth2 itself: clients and their authentication, consents, scopes, PKCE, redirect URIs, codes, grants, resources."""

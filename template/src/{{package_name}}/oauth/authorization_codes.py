@@ -31,6 +31,7 @@ async def create_code(
     methods: tuple[str, ...],
     approved_at: float,
     nonce: str | None = None,
+    resources: list[str] | None = None,
 ) -> str:
     """A new code; APPROVED_AT is when the approval it rests on was seen (read, or given), no later."""
     code = secrets.token_urlsafe(32)
@@ -49,6 +50,8 @@ async def create_code(
         "issued_at": approved_at,
         # OpenID Connect: echoed in the ID token, binding it to the relying party's request.
         "nonce": nonce,
+        # RFC 8707: the resources approved; the token request may ask for fewer, never for more.
+        "resources": resources or [],
         # Every token issued from this code carries this id, so a replay can revoke them all.
         "grant_id": secrets.token_urlsafe(16),
     }

@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import ImmutableMultiDict
 
-from ..errors import error_description
+from ..errors import InvalidScope, InvalidTarget, error_description
 from ..storage.models import Client
 from . import pkce, redirect_uris
 from .clients import get_client
+from .resource_indicators import MAX_RESOURCES, Target, settle_scopes, targets_of
 
 # Core §3.1.2.1. `select_account` is read as `login`: the login page is where another account is chosen.
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
@@ -45,14 +46,25 @@ class AuthorizationRequest:
     # Request objects (Core §6), which this service does not support: named only to refuse them.
     request: str | None = None
     request_uri: str | None = None
+    # RFC 8707 §2: the resources the token is for, which the request may name several times. Kept
+    # space-separated, as one value, so that the pages' forms carry them like every other
+    # parameter; no resource URI holds a space, so none is split in two.
+    resource: str | None = None
     # Parameters sent more than once, which RFC 6749 §3.1 forbids: the request fails.
     repeated: frozenset[str] = field(default=frozenset(), repr=False)
 
     @classmethod
     def from_mapping(cls, values: ImmutableMultiDict[str, Any]) -> "AuthorizationRequest":
-        names = [field.name for field in fields(cls) if field.name != "repeated"]
+        names = [field.name for field in fields(cls) if field.name not in {"repeated", "resource"}]
         repeated = frozenset(name for name in names if len(values.getlist(name)) > 1)
-        return cls(**{name: _text(values.get(name)) for name in names}, repeated=repeated)
+        resources = [text for value in values.getlist("resource") if (text := _text(value)) is not None]
+        resource = " ".join(resources[: MAX_RESOURCES + 1]) if resources else None
+        return cls(**{name: _text(values.get(name)) for name in names}, resource=resource, repeated=repeated)
+
+    @property
+    def resources(self) -> list[str]:
+        """The resources named; an empty value names an empty (so unknown) resource."""
+        return [] if self.resource is None else self.resource.split(" ")
 
     def params(self) -> dict[str, str]:
         return {
@@ -75,6 +87,8 @@ class ValidRequest:
     client: Client
     redirect_uri: str
     scopes: frozenset[str]
+    # What the tokens are for (RFC 8707): the resources named, or the own API.
+    targets: tuple[Target, ...]
     prompts: frozenset[str] = frozenset()
     max_age: int | None = None
 
@@ -95,8 +109,9 @@ class ErrorRedirect(Exception):
             self.params["error_description"] = error_description(description)
 
 
-async def validate(auth: AuthorizationRequest, session: AsyncSession) -> ValidRequest:
-    """AUTH checked: its client and redirect URI first (`ErrorPage`), then the rest (`ErrorRedirect`)."""
+async def validate(auth: AuthorizationRequest, session: AsyncSession, own_api: Target) -> ValidRequest:
+    """AUTH checked: its client and redirect URI first (`ErrorPage`), then the rest (`ErrorRedirect`).
+    OWN_API is the service's own API, what a request that names no resource is for."""
     if {"client_id", "redirect_uri"} & auth.repeated:
         raise ErrorPage("This request names its application or its return address more than once.")
     client = None if not auth.client_id else await get_client(session, auth.client_id)
@@ -126,9 +141,11 @@ async def validate(auth: AuthorizationRequest, session: AsyncSession) -> ValidRe
             raise fail("invalid_request", "code_challenge_method without code_challenge")
     elif auth.code_challenge_method != pkce.METHOD or not pkce.CHALLENGE.fullmatch(auth.code_challenge):
         raise fail("invalid_request", "PKCE needs code_challenge_method=S256 and a 43-character code_challenge")
-    requested = client.allowed_scopes if auth.scope is None else frozenset(auth.scope.split())
-    if not requested <= client.allowed_scopes:
-        raise fail("invalid_scope", f"Scope not allowed: {' '.join(sorted(requested - client.allowed_scopes))}")
+    try:
+        targets = await targets_of(session, auth.resources, own_api)
+        requested = settle_scopes(auth.scope, client.allowed_scopes, targets)
+    except (InvalidTarget, InvalidScope) as exc:
+        raise fail(exc.error, exc.description) from None
     if auth.request is not None:
         raise fail("request_not_supported", "Request objects are not supported")
     if auth.request_uri is not None:
@@ -141,7 +158,7 @@ async def validate(auth: AuthorizationRequest, session: AsyncSession) -> ValidRe
     if auth.nonce is not None and len(auth.nonce) > MAX_NONCE_LENGTH:
         raise fail("invalid_request", f"nonce is longer than {MAX_NONCE_LENGTH} characters")
     max_age = None if auth.max_age is None else int(auth.max_age)
-    return ValidRequest(client, redirect_uri, requested, prompts, max_age)
+    return ValidRequest(client, redirect_uri, requested, targets, prompts, max_age)
 
 
 def _text(value: object) -> str | None:

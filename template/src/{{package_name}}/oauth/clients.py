@@ -4,7 +4,7 @@ import hashlib
 import hmac
 import secrets
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,8 @@ from . import redirect_uris
 from .grants.supported import GRANT_TYPES
 from .scopes import SCOPES
 
+# The validation context's key for the scopes registered resources declare.
+RESOURCE_SCOPES = "resource_scopes"
 # The clients table's limit: a longer client_id cannot exist.
 CLIENT_ID_LENGTH = 64
 
@@ -50,8 +52,11 @@ class NewClient(BaseModel):
 
     @field_validator("scopes")
     @classmethod
-    def _known_scopes(cls, scopes: list[str]) -> list[str]:
-        unknown = set(scopes) - set(SCOPES)
+    def _known_scopes(cls, scopes: list[str], info: ValidationInfo) -> list[str]:
+        # The own API's scopes, and those registered resources declare (validated with the context
+        # {RESOURCE_SCOPES: ...}, from oauth/resources.py's `declared_scopes`).
+        declared = (info.context or {}).get(RESOURCE_SCOPES, frozenset())
+        unknown = set(scopes) - set(SCOPES) - declared
         if unknown:
             raise ValueError(f"unknown scopes: {' '.join(sorted(unknown))}")
         return scopes

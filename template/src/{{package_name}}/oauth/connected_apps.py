@@ -19,6 +19,8 @@ class ConnectedApp:
     name: str
     # Each approved scope with what it lets the app do.
     scopes: list[tuple[str, str]]
+    # The other APIs (RFC 8707 resources) it was approved for, by URI.
+    resources: list[str]
     # Unix seconds of the last tokens the app got for the user; None if it never did.
     last_used_at: int | None
 
@@ -29,6 +31,7 @@ async def connected_apps(session: AsyncSession, username: str) -> list[Connected
             client_id=client.client_id,
             name=client.name,
             scopes=[(scope, SCOPES.get(scope, scope)) for scope in sorted(consent.scopes.split())],
+            resources=sorted(consent.approved_resources),
             last_used_at=consent.last_used_at,
         )
         for consent, client in await approvals(session, username)

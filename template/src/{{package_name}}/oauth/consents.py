@@ -20,17 +20,32 @@ from ..storage.models import Client, Consent
 LAST_USE_PRECISION_SECONDS = 60
 
 
-async def consent_covers(session: AsyncSession, username: str, client_id: str, scopes: frozenset[str]) -> bool:
-    """Whether the user asked to remember an approval of CLIENT_ID for every scope in SCOPES."""
+async def consent_covers(
+    session: AsyncSession, username: str, client_id: str, scopes: frozenset[str], resources: frozenset[str]
+) -> bool:
+    """Whether the user asked to remember an approval of CLIENT_ID for every scope in SCOPES and every
+    registered resource in RESOURCES (RFC 8707; the service's own API is never among them)."""
     consent = await _consent(session, username, client_id)
     await end_read(session)
-    return consent is not None and consent.remembered and scopes <= frozenset(consent.scopes.split())
+    return (
+        consent is not None
+        and consent.remembered
+        and scopes <= frozenset(consent.scopes.split())
+        and resources <= consent.approved_resources
+    )
 
 
 async def record_consent(
-    session: AsyncSession, username: str, client_id: str, scopes: frozenset[str], *, remember: bool
+    session: AsyncSession,
+    username: str,
+    client_id: str,
+    scopes: frozenset[str],
+    resources: frozenset[str],
+    *,
+    remember: bool,
 ) -> None:
-    """Keep the user's approval of CLIENT_ID for SCOPES; REMEMBER when the user asked to."""
+    """Keep the user's approval of CLIENT_ID for SCOPES and RESOURCES; REMEMBER when the user asked to.
+    Resources are remembered as scopes are."""
     await end_read(session)
     # Written in a session of its own: a lost race to add the row rolls back this one alone, and
     # leaves the objects the caller loaded usable.
@@ -38,12 +53,21 @@ async def record_consent(
         for _ in range(2):
             consent = await _consent(own, username, client_id)
             if consent is None:
-                own.add(Consent(username=username, client_id=client_id, scopes=_joined(scopes), remembered=remember))
+                own.add(
+                    Consent(
+                        username=username,
+                        client_id=client_id,
+                        scopes=_joined(scopes),
+                        resources=_joined(resources),
+                        remembered=remember,
+                    )
+                )
             elif remember and not consent.remembered:
                 # What is remembered is what was approved now, not what was approved before without it.
-                consent.scopes, consent.remembered = _joined(scopes), True
+                consent.scopes, consent.resources, consent.remembered = _joined(scopes), _joined(resources), True
             elif remember == consent.remembered:
                 consent.scopes = _joined(scopes | frozenset(consent.scopes.split()))
+                consent.resources = _joined(resources | consent.approved_resources)
             try:
                 await own.commit()
                 return

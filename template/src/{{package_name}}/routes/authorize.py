@@ -32,6 +32,7 @@ from ..deps import (
     SessionDep,
     SettingsDep,
     TokenStoreDep,
+    audience_of,
 )
 from ..oauth.authorization_codes import create_code
 from ..oauth.authorization_requests import (
@@ -43,8 +44,9 @@ from ..oauth.authorization_requests import (
     validate,
 )
 from ..oauth.consents import consent_covers, record_consent
+from ..oauth.resource_indicators import Target, grantable_by_user, own_api
 from ..oauth.scopes import SCOPES
-from ..storage.models import Client, User
+from ..storage.models import User
 from ..storage.token_store import TokenStore
 from ..tokens.id_tokens import IdTokenSigners, verified_hint
 from ..web.pages import PAGE_HEADERS, checked_form, error_page, form_text, page, page_url, templates
@@ -138,7 +140,8 @@ async def _respond(
     decision: ConsentDecision | None,
 ) -> Response:
     """The login page, the consent page, or the redirect with a code; DECISION is the consent page's answer."""
-    valid = await validate(auth, session)
+    own = _own_api(request, settings)
+    valid = await validate(auth, session, own)
     signed_in = await signed_in_user(session, store, settings, request)
     if signed_in is None or _must_sign_in(request, settings, signers, auth, valid, *signed_in):
         if "none" in valid.prompts:
@@ -152,7 +155,9 @@ async def _respond(
         response = await code_page(request, session, settings, user, auth.params())
         await wait_for_second_factor(store, settings, request, response, user, browser.methods)
         return response
-    scopes = valid.scopes & (user.allowed_scopes | IDENTITY_SCOPES)
+    scopes = grantable_by_user(valid.scopes, user.allowed_scopes | IDENTITY_SCOPES)
+    # The registered resources the user approves by name; the own API goes with its scopes, as ever.
+    resources = frozenset(target.uri for target in valid.targets if target != own)
     # Before the approval is read or recorded: a withdrawal that deletes it later ends the code.
     approved_at = time.time()
     if decision is not None:
@@ -160,11 +165,15 @@ async def _respond(
             raise ErrorRedirect(valid.redirect_uri, "access_denied", "Denied")
         # Every approval is kept, as a connected app of the account page; only a remembered one
         # spares the consent page next time.
-        await record_consent(session, user.username, valid.client.client_id, scopes, remember=decision.remember)
-    elif "consent" in valid.prompts or not await consent_covers(session, user.username, valid.client.client_id, scopes):
+        await record_consent(
+            session, user.username, valid.client.client_id, scopes, resources, remember=decision.remember
+        )
+    elif "consent" in valid.prompts or not await consent_covers(
+        session, user.username, valid.client.client_id, scopes, resources
+    ):
         if "none" in valid.prompts:
             raise ErrorRedirect(valid.redirect_uri, "consent_required")
-        return _consent_page(request, settings, auth, valid.client, scopes, user)
+        return _consent_page(request, settings, auth, valid, scopes, user)
     code = await _issue_code(store, auth, valid, scopes, browser, approved_at)
     return _redirect(request, settings, valid.redirect_uri, auth.state, code=code)
 
@@ -180,7 +189,7 @@ async def _sign_in(
     signers: IdTokenSigners,
 ) -> Response:
     """Sign the user in and go on with the authorization request; the login page again if that fails."""
-    valid = await validate(auth, session)
+    valid = await validate(auth, session, _own_api(request, settings))
     username, password = form_text(form.get("username")) or "", form_text(form.get("password")) or ""
     try:
         user = await password_sign_in(request, session, store, settings, passwords, username, password)
@@ -252,7 +261,12 @@ async def _issue_code(
         methods=browser.methods,
         approved_at=approved_at,
         nonce=auth.nonce,
+        resources=[target.uri for target in valid.targets],
     )
+
+
+def _own_api(request: Request, settings: Settings) -> Target:
+    return own_api(audience_of(settings, issuer_of(request, settings)), settings.realm)
 
 
 def _redirect(request: Request, settings: Settings, redirect_uri: str, state: str | None, **params: str) -> Response:
@@ -283,10 +297,17 @@ def _consent_page(
     request: Request,
     settings: Settings,
     auth: AuthorizationRequest,
-    client: Client,
+    valid: ValidRequest,
     scopes: frozenset[str],
     user: User,
 ) -> Response:
     described = [(scope, SCOPES.get(scope, scope), shared_claims(scope)) for scope in sorted(scopes)]
-    context = {"auth": auth.params(), "client": client, "scopes": described, "username": user.username}
+    context = {
+        "auth": auth.params(),
+        "client": valid.client,
+        "scopes": described,
+        "username": user.username,
+        # Named only when the request names resources: the own API alone is what the page always meant.
+        "resources": [(target.name, target.uri) for target in valid.targets] if auth.resource is not None else [],
+    }
     return page(request, settings, "consent.html", context)

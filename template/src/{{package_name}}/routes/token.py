@@ -30,6 +30,7 @@ from ..oauth.client_auth import authenticate_client
 from ..oauth.consents import note_use
 from ..oauth.grants import Context, Grant, TokenForm, TokenRequest
 from ..oauth.grants.supported import EXCHANGES, Exchange, offered_grant_types
+from ..oauth.resource_indicators import audience_claim, own_api, token_scopes
 from ..storage.models import Client
 from ..storage.token_store import TokenStore
 from ..tokens.access_tokens import issue_access_token
@@ -37,6 +38,8 @@ from ..tokens.id_tokens import DEFAULT_ALGORITHM, IdTokenSigners, issue_id_token
 from ..tokens.refresh_tokens import issue_refresh_token
 
 router = APIRouter(tags=["oauth2"])
+# RFC 8707 §2: a token may be asked for several resources, each a `resource` parameter.
+REPEATABLE = frozenset({"resource"})
 
 
 class TokenResponse(BaseModel):
@@ -71,18 +74,22 @@ async def token(
     client = await authenticate_client(request, session)
     exchange = _exchange(form.grant_type, settings)
     token_request = TokenRequest(form, client, client_address(request))
-    grant = await exchange(token_request, Context(session, store, settings, passwords))
+    own = own_api(audience, settings.realm)
+    grant = await exchange(token_request, Context(session, store, settings, passwords, own))
     if grant.grant_id is not None:
         # The user's connected app, if the client is one, shows when it last got tokens.
         await note_use(session, grant.subject, grant.client_id)
     lifetime = settings.access_token_seconds
+    targets = grant.targets or (own,)
+    # What the access token grants: the scopes its audiences declare (resource_indicators.py).
+    scopes = token_scopes(grant.scopes, targets)
     access_token = issue_access_token(
         keys,
         issuer=issuer,
-        audience=audience,
+        audience=audience_claim(targets),
         subject=grant.subject,
         client_id=grant.client_id,
-        scopes=grant.scopes,
+        scopes=scopes,
         lifetime_seconds=lifetime,
         grant_id=grant.grant_id,
     )
@@ -92,7 +99,7 @@ async def token(
         id_token=id_token,
         token_type="Bearer",
         expires_in=lifetime,
-        scope=" ".join(sorted(grant.scopes)),
+        scope=" ".join(sorted(scopes)),
         refresh_token=await _refresh_token(store, settings, grant),
     )
     return JSONResponse(body.model_dump(exclude_none=True), headers=NO_STORE)
@@ -102,7 +109,7 @@ async def _refuse_repeated_parameters(request: Request) -> None:
     # RFC 6749 §3.2: a parameter sent twice fails the request, whatever its name. The form model
     # keeps one value of each; the form itself, already read, has them all.
     form = await request.form()
-    repeated = sorted(name for name in set(form.keys()) if len(form.getlist(name)) > 1)
+    repeated = sorted(name for name in set(form.keys()) - REPEATABLE if len(form.getlist(name)) > 1)
     if repeated:
         raise InvalidRequest(f"Repeated parameter: {', '.join(repeated)}")
 
@@ -162,4 +169,5 @@ async def _refresh_token(store: TokenStore, settings: Settings, grant: Grant) ->
         methods=grant.methods,
         granted_at=grant.granted_at,
         replaces=grant.refreshed_from,
+        resources=grant.granted_resources,
     )

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..accounts.profiles import claims_for
 from ..accounts.users import get_user
 from ..config import Settings
-from ..deps import SessionDep, SettingsDep, verified_access_token
-from ..errors import NO_STORE, bearer_challenge, insufficient_scope
+from ..deps import SessionDep, SettingsDep, challenge, verified_access_token
+from ..errors import NO_STORE, insufficient_scope
 
 router = APIRouter(tags=["openid"])
 
@@ -44,7 +44,7 @@ async def _claims(request: Request, session: AsyncSession, settings: Settings, t
         raise insufficient_scope(settings.realm, "openid")
     user = await get_user(session, access.subject)
     if user is None or user.disabled:
-        raise bearer_challenge(settings.realm, "invalid_token", "The access token's user can no longer sign in")
+        raise challenge(request, "invalid_token", "The access token's user can no longer sign in")
     return JSONResponse(claims_for(user, access.scopes), headers=NO_STORE)
 
 

@@ -45,7 +45,7 @@ def issue_access_token(
     keys: KeySet,
     *,
     issuer: str,
-    audience: str,
+    audience: str | list[str],
     subject: str,
     client_id: str,
     scopes: frozenset[str],
@@ -75,7 +75,7 @@ def verify_access_token(
     keys: KeySet,
     *,
     issuer: str,
-    audience: str,
+    audience: str | None,
     leeway: int,
     max_lifetime: int,
     clock: Callable[[], float] = time.time,
@@ -84,7 +84,8 @@ def verify_access_token(
 
     joserfc checks the form (unpadded base64url segments, RFC 7515 §2; sizes), the algorithm, the
     signature, and the claims: present, `iss` and `aud` ours, NumericDates numbers (RFC 7519 §2) and
-    in time, `sub` not empty. The header rules of RFC 9068 and RFC 8725 are checked here, before the
+    in time, `sub` not empty. AUDIENCE must be among `aud`; None accepts any audience, for the
+    introspection of tokens issued for other resources (RFC 8707). The header rules of RFC 9068 and RFC 8725 are checked here, before the
     signature; and no token may live longer than `max_lifetime` seconds plus the leeway, so a key that
     leaked cannot mint tokens for a century. A retired key verifies until its NOT_AFTER, by CLOCK,
     and only tokens issued before its retirement, so one that leaked cannot mint fresh ones."""
@@ -142,14 +143,16 @@ def _signatures(algorithm: str) -> JWSRegistry:
 
 # Bounded: in development the issuer is the URL a request arrived at, which the client chooses.
 @lru_cache(maxsize=16)
-def _claims_registry(issuer: str, audience: str, leeway: int, clock: Callable[[], float]) -> JWTClaimsRegistry:
-    """Every required claim present and not blank (RFC 9068 §2.2); `iss` and `aud` ours."""
+def _claims_registry(issuer: str, audience: str | None, leeway: int, clock: Callable[[], float]) -> JWTClaimsRegistry:
+    """Every required claim present and not blank (RFC 9068 §2.2); `iss` ours, and `aud` AUDIENCE or,
+    when it is an array, holding it."""
     required: ClaimsOption = {"essential": True}
+    aud: ClaimsOption = required if audience is None else {"essential": True, "value": audience}
     return JWTClaimsRegistry(
         now=lambda: int(clock()),
         leeway=leeway,
         iss={"essential": True, "value": issuer},
-        aud={"essential": True, "value": audience},
+        aud=aud,
         sub=required,
         exp=required,
         iat=required,

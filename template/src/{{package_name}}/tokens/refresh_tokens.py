@@ -39,6 +39,7 @@ async def issue_refresh_token(
     methods: tuple[str, ...],
     granted_at: float,
     replaces: str | None = None,
+    resources: tuple[str, ...] = (),
 ) -> str:
     """A new refresh token; REPLACES is the `token_id` of the one it was rotated from. GRANTED_AT is
     when the grant began (the user's approval, or the password login), which rotation carries over."""
@@ -52,6 +53,8 @@ async def issue_refresh_token(
         "amr": list(methods),
         "granted_at": granted_at,
         "replaces": replaces,
+        # RFC 8707: the resources granted; its refreshes may ask for fewer, never for more.
+        "resources": list(resources),
     }
     await store.put(_key(token), record, settings.refresh_token_expire_days * 86400)
     return token

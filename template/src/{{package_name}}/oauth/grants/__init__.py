@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ...accounts.authentication_methods import PASSWORD
 from ...accounts.passwords import PasswordHasher
 from ...config import Settings
-from ...errors import InvalidScope, UnauthorizedClient
+from ...errors import UnauthorizedClient
 from ...storage.models import Client
 from ...storage.token_store import TokenStore
+from ..resource_indicators import Target, targets_of, within
 
 # The client_id claim of tokens issued to the service's own front end, which has no registration.
 FIRST_PARTY_CLIENT_ID = "first-party"
@@ -32,6 +33,8 @@ class TokenForm(BaseModel):
     redirect_uri: str | None = None
     code_verifier: str | None = None
     refresh_token: str | None = None
+    # RFC 8707 §2: the resources the token is for, each named once; repeatable, unlike the others.
+    resource: list[str] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,10 @@ class Grant:
     nonce: str | None = None
     # The refresh token this refresh spent (its `token_id`): the new one records it.
     refreshed_from: str | None = None
+    # RFC 8707: what the access token is for, its `aud`; the own API when empty.
+    targets: tuple[Target, ...] = ()
+    # The resources the whole grant covers, which its refresh tokens keep: a refresh may ask for fewer.
+    granted_resources: tuple[str, ...] = ()
 
     @property
     def refresh_scopes(self) -> frozenset[str]:
@@ -79,16 +86,24 @@ class Context:
     store: TokenStore
     settings: Settings
     passwords: PasswordHasher
+    # The service's own API, what a request that names no resource is for.
+    own_api: Target
 
 
-def settle_scopes(requested: str | None, allowed: frozenset[str]) -> frozenset[str]:
-    """The requested scopes when all are allowed; every allowed scope when none are requested."""
-    if requested is None:
-        return allowed
-    wanted = frozenset(requested.split())
-    if not wanted <= allowed:
-        raise InvalidScope(f"Scope not allowed: {' '.join(sorted(wanted - allowed))}")
-    return wanted
+async def requested_targets(request: TokenRequest, context: Context) -> tuple[Target, ...]:
+    """The resources a grant of its own (password, client credentials) is for."""
+    return await targets_of(context.session, request.form.resource, context.own_api)
+
+
+async def granted_targets(request: TokenRequest, context: Context, record: Mapping[str, Any]) -> tuple[Target, ...]:
+    """The resources a code's or refresh token's request is for: those it names, all among the ones
+    granted; all of them when it names none. Records made before resources were kept granted the own API."""
+    granted = record.get("resources") or [context.own_api.uri]
+    return await targets_of(context.session, within(request.form.resource, granted), context.own_api)
+
+
+def granted_resources(record: Mapping[str, Any], own_api: Target) -> tuple[str, ...]:
+    return tuple(record.get("resources") or [own_api.uri])
 
 
 def require_grant_type(client: Client, grant_type: str) -> None:

@@ -4,7 +4,7 @@ from ...accounts.users import grant_holder
 from ...errors import InvalidClient, InvalidGrant, InvalidRequest
 from ...tokens.revocation import app_grant_is_withdrawn, grant_lifetime_seconds
 from ..authorization_codes import redeem_code
-from . import Context, Grant, TokenRequest, recorded_methods, require_grant_type
+from . import Context, Grant, TokenRequest, granted_resources, granted_targets, recorded_methods, require_grant_type
 
 GRANT_TYPE = "authorization_code"
 
@@ -31,6 +31,8 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
     granted_at = record.get("issued_at", record["auth_time"])
     if await app_grant_is_withdrawn(context.store, record["subject"], client.client_id, granted_at):
         raise InvalidGrant("The user has withdrawn this client's access")
+    # After the code is spent: a code is good for one request, whatever that request asks for.
+    targets = await granted_targets(request, context, record)
     return Grant(
         subject=record["subject"],
         client_id=client.client_id,
@@ -41,4 +43,6 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
         granted_at=granted_at,
         nonce=record.get("nonce"),
         refreshable="refresh_token" in client.allowed_grant_types,
+        targets=targets,
+        granted_resources=granted_resources(record, context.own_api),
     )

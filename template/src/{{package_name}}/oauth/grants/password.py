@@ -14,7 +14,8 @@ from ...accounts.login_attempts import TooManyFailedLogins
 from ...accounts.logins import EmailNotVerified, LoginFailed, log_in
 from ...accounts.second_factors import SecondStep, second_step
 from ...errors import InvalidClient, InvalidGrant, InvalidRequest, TooManyAttempts
-from . import FIRST_PARTY_CLIENT_ID, Context, Grant, TokenRequest, require_grant_type, settle_scopes
+from ..resource_indicators import grantable_by_user, settle_scopes
+from . import FIRST_PARTY_CLIENT_ID, Context, Grant, TokenRequest, requested_targets, require_grant_type
 
 GRANT_TYPE = "password"
 
@@ -26,6 +27,8 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
         raise InvalidClient("The password grant needs a registered client here")
     if request.client is not None:
         require_grant_type(request.client, GRANT_TYPE)
+    # Before the password is checked: a request that names no usable resource costs no hash.
+    targets = await requested_targets(request, context)
     try:
         user = await log_in(
             context.session,
@@ -45,13 +48,17 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
     if await second_step(context.session, context.settings, user.username) is not SecondStep.NONE:
         # Never a token on the password alone for an account that has (or must set up) a second factor.
         raise InvalidGrant("This account signs in with a second factor, which the password grant cannot ask for")
-    allowed = user.allowed_scopes if request.client is None else user.allowed_scopes & request.client.allowed_scopes
+    # The first-party client may have any scope; a registered one those it was registered for.
+    offered = user.allowed_scopes if request.client is None else request.client.allowed_scopes
+    allowed = grantable_by_user(offered, user.allowed_scopes)
     return Grant(
         subject=user.username,
         client_id=FIRST_PARTY_CLIENT_ID if request.client is None else request.client.client_id,
-        scopes=settle_scopes(request.form.scope, allowed),
+        scopes=settle_scopes(request.form.scope, allowed, targets),
         grant_id=secrets.token_urlsafe(16),
         auth_time=int(time.time()),
         granted_at=time.time(),
         refreshable=request.client is None or "refresh_token" in request.client.allowed_grant_types,
+        targets=targets,
+        granted_resources=tuple(target.uri for target in targets),
     )

@@ -7,7 +7,17 @@ from ...errors import InvalidClient, InvalidGrant, InvalidRequest
 from ...storage.models import Client
 from ...tokens.refresh_tokens import find_refresh_token, token_id, use_refresh_token
 from ...tokens.revocation import app_grant_is_withdrawn, grant_is_revoked
-from . import FIRST_PARTY_CLIENT_ID, Context, Grant, TokenRequest, recorded_methods, require_grant_type, settle_scopes
+from ..resource_indicators import settle_scopes
+from . import (
+    FIRST_PARTY_CLIENT_ID,
+    Context,
+    Grant,
+    TokenRequest,
+    granted_resources,
+    granted_targets,
+    recorded_methods,
+    require_grant_type,
+)
 
 GRANT_TYPE = "refresh_token"
 
@@ -25,7 +35,7 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
     unused = await find_refresh_token(context.store, request.form.refresh_token)
     if unused is not None:
         _check_holder(unused, request.client, holder)
-        settle_scopes(request.form.scope, frozenset(unused["scopes"]))
+        settle_scopes(request.form.scope, frozenset(unused["scopes"]), await granted_targets(request, context, unused))
         await _check_grant(context, unused)
     settings = context.settings
     confidential = request.client is not None and not request.client.is_public
@@ -38,10 +48,11 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
     if user is None:
         raise InvalidGrant("The user can no longer use this grant")
     granted = frozenset(record["scopes"])
+    targets = await granted_targets(request, context, record)
     return Grant(
         subject=user.username,
         client_id=holder,
-        scopes=settle_scopes(request.form.scope, granted),
+        scopes=settle_scopes(request.form.scope, granted, targets),
         grant_id=record["grant_id"],
         auth_time=record["auth_time"],
         methods=recorded_methods(record),
@@ -49,6 +60,8 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
         refreshable=True,
         granted_scopes=granted,
         refreshed_from=token_id(request.form.refresh_token),
+        targets=targets,
+        granted_resources=granted_resources(record, context.own_api),
     )
 
 
