@@ -85,9 +85,9 @@ def verify_access_token(
     joserfc checks the form (unpadded base64url segments, RFC 7515 §2; sizes), the algorithm, the
     signature, and the claims: present, `iss` and `aud` ours, NumericDates numbers (RFC 7519 §2) and
     in time, `sub` not empty. AUDIENCE must be among `aud`; None accepts any audience, for the
-    introspection of tokens issued for other resources (RFC 8707). The header rules of RFC 9068 and RFC 8725 are checked here, before the
-    signature; and no token may live longer than `max_lifetime` seconds plus the leeway, so a key that
-    leaked cannot mint tokens for a century. A retired key verifies until its NOT_AFTER, by CLOCK,
+    introspection of tokens issued for other resources (RFC 8707). The header rules of RFC 9068 and
+    RFC 8725 are checked here, before the signature; and no token may live longer than `max_lifetime`
+    seconds plus the leeway, so a key that leaked cannot mint tokens for a century. A retired key verifies until its NOT_AFTER, by CLOCK,
     and only tokens issued before its retirement, so one that leaked cannot mint fresh ones."""
     try:
         signed = jws.deserialize_compact(token, _key_for(keys, clock()), registry=_signatures(keys.algorithm))
