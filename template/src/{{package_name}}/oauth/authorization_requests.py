@@ -5,8 +5,10 @@ Until the client and its redirect URI are known, an error is an `ErrorPage`: the
 nothing is sent anywhere. Once they are, every error is an `ErrorRedirect` to that redirect URI.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import ImmutableMultiDict
@@ -54,10 +56,15 @@ class AuthorizationRequest:
     repeated: frozenset[str] = field(default=frozenset(), repr=False)
 
     @classmethod
-    def from_mapping(cls, values: ImmutableMultiDict[str, Any]) -> "AuthorizationRequest":
+    def from_mapping(cls, values: ImmutableMultiDict[str, Any], *, from_client: bool = False) -> "AuthorizationRequest":
+        """The request in VALUES: the client's own (FROM_CLIENT), or one a page's form carried on."""
         names = [field.name for field in fields(cls) if field.name not in {"repeated", "resource"}]
         repeated = frozenset(name for name in names if len(values.getlist(name)) > 1)
         resources = [text for value in values.getlist("resource") if (text := _text(value)) is not None]
+        if from_client:
+            # Each of the client's values is one URI, which holds no space (RFC 3986): one that does is
+            # one unknown resource, never two.
+            resources = ["" if " " in uri else uri for uri in resources]
         resource = " ".join(resources[: MAX_RESOURCES + 1]) if resources else None
         return cls(**{name: _text(values.get(name)) for name in names}, resource=resource, repeated=repeated)
 
@@ -159,6 +166,15 @@ async def validate(auth: AuthorizationRequest, session: AsyncSession, own_api: T
         raise fail("invalid_request", f"nonce is longer than {MAX_NONCE_LENGTH} characters")
     max_age = None if auth.max_age is None else int(auth.max_age)
     return ValidRequest(client, redirect_uri, requested, targets, prompts, max_age)
+
+
+def authorization_query(params: Mapping[str, str]) -> str:
+    """PARAMS, a request's `params()`, as the query of a request to /authorize again: each resource a
+    value of its own, as a client sends them."""
+    pairs = [(name, value) for name, value in params.items() if name != "resource"]
+    if "resource" in params:
+        pairs += [("resource", uri) for uri in params["resource"].split(" ")]
+    return urlencode(pairs)
 
 
 def _text(value: object) -> str | None:

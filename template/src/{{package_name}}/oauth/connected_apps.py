@@ -9,7 +9,7 @@ from ..config import Settings
 from ..storage.token_store import TokenStore
 from ..tokens.revocation import revoke_app_tokens
 from .clients import CLIENT_ID_LENGTH
-from .consents import approvals, forget_consent, has_consent
+from .consents import OWN_API, approvals, approvals_of, forget_consent, has_consent
 from .scopes import SCOPES
 
 
@@ -31,7 +31,7 @@ async def connected_apps(session: AsyncSession, username: str) -> list[Connected
             client_id=client.client_id,
             name=client.name,
             scopes=[(scope, SCOPES.get(scope, scope)) for scope in sorted(consent.scopes.split())],
-            resources=sorted(consent.approved_resources),
+            resources=sorted(api for api in approvals_of(consent) if api != OWN_API),
             last_used_at=consent.last_used_at,
         )
         for consent, client in await approvals(session, username)

@@ -1,51 +1,53 @@
 """Users' approvals of clients: the only module that reads or writes the consents table.
 
 Every approval is kept, as a connected app of the account page; only one the user asked to remember
-spares the consent page next time. A row's scopes are what it remembers once it is remembered (an
+spares the consent page next time. A row's approvals are what it remembers once it is remembered (an
 approval not remembered adds none: the user did not ask for them to be granted without asking),
-and every scope approved while it is not.
+and everything approved while it is not.
+
+An approval is for APIs (RFC 8707 resources, and the service's own), each with the scopes approved for
+it: a scope approved for one API is not approved for another, and approving another API is not
+approving this service's own. The resources column holds a line per API, its URI or OWN_API, then its
+scopes; the scopes column holds every scope approved, for the account page. A row made before
+resources were kept approved the own API for its scopes.
 """
 
 import time
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..accounts.profiles import IDENTITY_SCOPES
 from ..storage.database import end_read
 from ..storage.models import Client, Consent
+from .resource_indicators import Target
 
 # How stale a connected app's last use may be: noted at most once a minute, so a busy client's
 # token requests do not each write the row.
 LAST_USE_PRECISION_SECONDS = 60
+# In the resources column, the service's own API: no resource URI is this word.
+OWN_API = "own"
+# APIs (a resource URI, or OWN_API) with the scopes approved for each.
+Approval = Mapping[str, frozenset[str]]
 
 
-async def consent_covers(
-    session: AsyncSession, username: str, client_id: str, scopes: frozenset[str], resources: frozenset[str]
-) -> bool:
-    """Whether the user asked to remember an approval of CLIENT_ID for every scope in SCOPES and every
-    registered resource in RESOURCES (RFC 8707; the service's own API is never among them)."""
+async def consent_covers(session: AsyncSession, username: str, client_id: str, asked: Approval) -> bool:
+    """Whether the user asked to remember an approval of CLIENT_ID for every API in ASKED, each for
+    the scopes asked for it."""
     consent = await _consent(session, username, client_id)
     await end_read(session)
-    return (
-        consent is not None
-        and consent.remembered
-        and scopes <= frozenset(consent.scopes.split())
-        and resources <= consent.approved_resources
-    )
+    if consent is None or not consent.remembered:
+        return False
+    approved = approvals_of(consent)
+    return all(api in approved and scopes <= approved[api] for api, scopes in asked.items())
 
 
 async def record_consent(
-    session: AsyncSession,
-    username: str,
-    client_id: str,
-    scopes: frozenset[str],
-    resources: frozenset[str],
-    *,
-    remember: bool,
+    session: AsyncSession, username: str, client_id: str, asked: Approval, *, remember: bool
 ) -> None:
-    """Keep the user's approval of CLIENT_ID for SCOPES and RESOURCES; REMEMBER when the user asked to.
-    Resources are remembered as scopes are."""
+    """Keep the user's approval of CLIENT_ID for ASKED; REMEMBER when the user asked to."""
     await end_read(session)
     # Written in a session of its own: a lost race to add the row rolls back this one alone, and
     # leaves the objects the caller loaded usable.
@@ -53,21 +55,19 @@ async def record_consent(
         for _ in range(2):
             consent = await _consent(own, username, client_id)
             if consent is None:
-                own.add(
-                    Consent(
-                        username=username,
-                        client_id=client_id,
-                        scopes=_joined(scopes),
-                        resources=_joined(resources),
-                        remembered=remember,
-                    )
-                )
+                consent = Consent(username=username, client_id=client_id, remembered=remember)
+                _keep(consent, asked)
+                own.add(consent)
             elif remember and not consent.remembered:
                 # What is remembered is what was approved now, not what was approved before without it.
-                consent.scopes, consent.resources, consent.remembered = _joined(scopes), _joined(resources), True
+                consent.remembered = True
+                _keep(consent, asked)
             elif remember == consent.remembered:
-                consent.scopes = _joined(scopes | frozenset(consent.scopes.split()))
-                consent.resources = _joined(resources | consent.approved_resources)
+                approved = approvals_of(consent)
+                _keep(
+                    consent,
+                    {api: approved.get(api, frozenset()) | asked.get(api, frozenset()) for api in {*approved, *asked}},
+                )
             try:
                 await own.commit()
                 return
@@ -75,6 +75,27 @@ async def record_consent(
                 # Another approval of the same pair added the row meanwhile: update that one instead.
                 await own.rollback()
     raise RuntimeError("the consent row could neither be added nor found")
+
+
+def asked_approval(scopes: frozenset[str], targets: Iterable[Target], own: Target) -> dict[str, frozenset[str]]:
+    """What a request asks the user to approve: each API it names (OWN_API for the service's own), with
+    the scopes of SCOPES that the API declares, and the OpenID Connect ones."""
+    return {
+        (OWN_API if target == own else target.uri): scopes & (target.scopes | IDENTITY_SCOPES) for target in targets
+    }
+
+
+def approvals_of(consent: Consent) -> dict[str, frozenset[str]]:
+    """What CONSENT approved, by API."""
+    if not consent.resources:
+        return {OWN_API: frozenset(consent.scopes.split())}
+    lines = (line.split(" ") for line in consent.resources.splitlines() if line)
+    return {api: frozenset(scopes) for api, *scopes in lines}
+
+
+def _keep(consent: Consent, approval: Approval) -> None:
+    consent.scopes = _joined(frozenset().union(*approval.values()))
+    consent.resources = "\n".join(" ".join([api, *sorted(scopes)]) for api, scopes in sorted(approval.items()))
 
 
 async def note_use(session: AsyncSession, username: str, client_id: str) -> None:

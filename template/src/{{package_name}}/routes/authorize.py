@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.datastructures import URL, FormData
+from starlette.datastructures import FormData
 
 from ..accounts.authentication_methods import MULTI_FACTOR, wants_multi_factor
 from ..accounts.passwords import PasswordHasher
@@ -41,9 +41,10 @@ from ..oauth.authorization_requests import (
     ErrorPage,
     ErrorRedirect,
     ValidRequest,
+    authorization_query,
     validate,
 )
-from ..oauth.consents import consent_covers, record_consent
+from ..oauth.consents import asked_approval, consent_covers, record_consent
 from ..oauth.resource_indicators import Target, grantable_by_user, own_api
 from ..oauth.scopes import SCOPES
 from ..storage.models import User
@@ -74,7 +75,7 @@ class ConsentDecision:
 async def authorize(
     request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, signers: IdTokenSignersDep
 ) -> Response:
-    auth = AuthorizationRequest.from_mapping(request.query_params)
+    auth = AuthorizationRequest.from_mapping(request.query_params, from_client=True)
     answer = _respond(request, auth, session, store, settings, signers, decision=None)
     return await _answered(request, settings, auth, answer)
 
@@ -156,8 +157,8 @@ async def _respond(
         await wait_for_second_factor(store, settings, request, response, user, browser.methods)
         return response
     scopes = grantable_by_user(valid.scopes, user.allowed_scopes | IDENTITY_SCOPES)
-    # The registered resources the user approves by name; the own API goes with its scopes, as ever.
-    resources = frozenset(target.uri for target in valid.targets if target != own)
+    # Each API the client will reach, with the scopes asked for it: approved, and remembered, apart.
+    asked = asked_approval(scopes, valid.targets, own)
     # Before the approval is read or recorded: a withdrawal that deletes it later ends the code.
     approved_at = time.time()
     if decision is not None:
@@ -165,12 +166,8 @@ async def _respond(
             raise ErrorRedirect(valid.redirect_uri, "access_denied", "Denied")
         # Every approval is kept, as a connected app of the account page; only a remembered one
         # spares the consent page next time.
-        await record_consent(
-            session, user.username, valid.client.client_id, scopes, resources, remember=decision.remember
-        )
-    elif "consent" in valid.prompts or not await consent_covers(
-        session, user.username, valid.client.client_id, scopes, resources
-    ):
+        await record_consent(session, user.username, valid.client.client_id, asked, remember=decision.remember)
+    elif "consent" in valid.prompts or not await consent_covers(session, user.username, valid.client.client_id, asked):
         if "none" in valid.prompts:
             raise ErrorRedirect(valid.redirect_uri, "consent_required")
         return _consent_page(request, settings, auth, valid, scopes, user)
@@ -200,7 +197,7 @@ async def _sign_in(
         raise ErrorRedirect(valid.redirect_uri, "login_required")
     then = auth.after_login().params()
     response = RedirectResponse(
-        str(URL(page_url(request, settings, "authorize")).include_query_params(**then)), status.HTTP_303_SEE_OTHER
+        f"{page_url(request, settings, 'authorize')}?{authorization_query(then)}", status.HTTP_303_SEE_OTHER
     )
     return await continue_sign_in(request, session, store, settings, user, then, response)
 

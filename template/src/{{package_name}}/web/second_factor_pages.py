@@ -3,8 +3,6 @@ user's passkeys too), and setting up an
 authenticator app (when MFA requires one, and from the account page), whose QR code is drawn
 here as inline SVG, so the page loads nothing and its strict CSP stays as it is."""
 
-from urllib.parse import urlencode
-
 import segno
 from fastapi import Request, Response
 from markupsafe import Markup
@@ -15,6 +13,7 @@ from ..accounts.second_factors import SecondStep, factors_of, second_step
 from ..accounts.totp import Enrollment, enrollment_of, new_secret
 from ..app_state import app_state
 from ..config import Settings
+from ..oauth.authorization_requests import authorization_query
 from ..storage.models import User
 from ..storage.token_store import TokenStore
 from .pages import page, page_url
@@ -108,5 +107,5 @@ def next_url(request: Request, settings: Settings, then: dict[str, str], *, fini
     """Where a sign-in goes on: the authorization request THEN holds, or the account page (which
     says the browser is signed in when it FINISHED; else it shows the sign-in form again)."""
     if "client_id" in then:
-        return f"{page_url(request, settings, 'authorize')}?{urlencode(then)}"
+        return f"{page_url(request, settings, 'authorize')}?{authorization_query(then)}"
     return page_url(request, settings, "account") + ("?done=signed-in" if finished else "")
