@@ -19,7 +19,7 @@ from .scopes import SCOPES
 # The validation context's key for the scopes registered resources declare.
 RESOURCE_SCOPES = "resource_scopes"
 # The clients table's limit: a longer client_id cannot exist.
-CLIENT_ID_LENGTH = 64
+CLIENT_ID_LENGTH = 255
 
 
 class NewClient(BaseModel):
@@ -104,7 +104,8 @@ async def get_client(session: AsyncSession, client_id: str) -> Client | None:
         return None
     client: Client | None = await session.scalar(select(Client).where(Client.client_id == client_id))
     await end_read(session)
-    return client
+    # MySQL compares without regard to case or trailing spaces; a client id is exact.
+    return client if client is not None and client.client_id == client_id else None
 
 
 def hash_secret(secret: str) -> str:
