@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
+import httpx2
 from fastapi.testclient import TestClient
 
 from .helpers import ISSUER, PASSWORD, USERNAME
@@ -24,9 +24,9 @@ def csrf_token(client: TestClient) -> str:
     return hidden_fields(page.text)["csrf_token"]
 
 
-def sign_in(client: TestClient, username: str = USERNAME, password: str = PASSWORD) -> httpx.Response:
+def sign_in(client: TestClient, username: str = USERNAME, password: str = PASSWORD) -> httpx2.Response:
     fields = {"csrf_token": csrf_token(client), "username": username, "password": password}
-    response: httpx.Response = client.post("/account/sign-in", data=fields, follow_redirects=False)
+    response: httpx2.Response = client.post("/account/sign-in", data=fields, follow_redirects=False)
     return response
 
 
@@ -36,9 +36,9 @@ def signed_in(client: TestClient, username: str = USERNAME) -> None:
     assert answer.headers["location"] == f"{ACCOUNT_URL}?done=signed-in"
 
 
-def post(client: TestClient, path: str, **fields: str) -> httpx.Response:
+def post(client: TestClient, path: str, **fields: str) -> httpx2.Response:
     """Post a form of the account page, with the browser's CSRF token."""
-    response: httpx.Response = client.post(
+    response: httpx2.Response = client.post(
         path, data={"csrf_token": csrf_token(client), **fields}, follow_redirects=False
     )
     return response
@@ -56,16 +56,16 @@ class Browser:
 
     def __init__(self, client: TestClient) -> None:
         self.client = client
-        self.cookies = httpx.Cookies()
+        self.cookies = httpx2.Cookies()
 
     @contextmanager
     def acting(self) -> Iterator[TestClient]:
-        own = httpx.Cookies(self.client.cookies)
+        own = httpx2.Cookies(self.client.cookies)
         self.client.cookies = self.cookies
         try:
             yield self.client
         finally:
-            self.cookies = httpx.Cookies(self.client.cookies)
+            self.cookies = httpx2.Cookies(self.client.cookies)
             self.client.cookies = own
 
 
@@ -91,7 +91,7 @@ def tokens_of(flow: Flow, username: str = USERNAME, remember: bool = False) -> d
     return body
 
 
-def refresh(flow: Flow, refresh_token: str) -> httpx.Response:
+def refresh(flow: Flow, refresh_token: str) -> httpx2.Response:
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": flow.client_id}
-    response: httpx.Response = flow.client.post("/token", data=form)
+    response: httpx2.Response = flow.client.post("/token", data=form)
     return response

@@ -3,7 +3,7 @@
 import base64
 from urllib.parse import quote_plus
 
-import httpx
+import httpx2
 from fastapi.testclient import TestClient
 
 from .helpers import Register, app_state
@@ -16,7 +16,9 @@ def client_credentials(
     headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str]]:
     form = {"grant_type": "client_credentials", **{name: value for name, value in data.items() if value is not None}}
-    response: httpx.Response = client.post("/token", data=form, auth=auth, headers=headers)
+    response: httpx2.Response = client.post(
+        "/token", data=form, auth=auth or httpx2.USE_CLIENT_DEFAULT, headers=headers
+    )
     return response.status_code, response.json()
 
 

@@ -4,7 +4,7 @@ Without an `id_token_hint` naming the signed-in user, the user is asked first (Â
 
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -24,11 +24,13 @@ def signed_in(flow: Flow) -> bool:
     return "code" in query(response.headers["location"])
 
 
-def confirm(flow: Flow, asking: httpx.Response) -> httpx.Response:
+def confirm(flow: Flow, asking: httpx2.Response) -> httpx2.Response:
     """Answer the confirmation page as the user would: sign out."""
     assert asking.status_code == 200
     assert "Sign out?" in asking.text
-    response: httpx.Response = flow.client.post("/end-session", data=hidden_fields(asking.text), follow_redirects=False)
+    response: httpx2.Response = flow.client.post(
+        "/end-session", data=hidden_fields(asking.text), follow_redirects=False
+    )
     return response
 
 
@@ -198,7 +200,7 @@ def test_concurrent_sign_outs_of_one_session_all_end_it(oidc: Flow) -> None:
     )
 
     def sign_out(_: int) -> int:
-        response: httpx.Response = oidc.client.post(
+        response: httpx2.Response = oidc.client.post(
             "/end-session", data=hidden_fields(asking.text), follow_redirects=False
         )
         return response.status_code

@@ -1,5 +1,6 @@
 """Token revocation (RFC 7009)."""
 
+import httpx2
 from fastapi.testclient import TestClient
 
 from .helpers import PASSWORD, USERNAME, Register, bearer
@@ -7,7 +8,7 @@ from .helpers import PASSWORD, USERNAME, Register, bearer
 
 def password_tokens(client: TestClient, auth: tuple[str, str] | None = None) -> dict[str, str]:
     form = {"grant_type": "password", "username": USERNAME, "password": PASSWORD}
-    response = client.post("/token", data=form, auth=auth)
+    response = client.post("/token", data=form, auth=auth or httpx2.USE_CLIENT_DEFAULT)
     assert response.status_code == 200, response.text
     body: dict[str, str] = response.json()
     return body

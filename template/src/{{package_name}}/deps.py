@@ -15,7 +15,8 @@ from .accounts.secret_encryption import SecretBox
 from .app_state import app_state
 from .config import Settings, issuer_of
 from .errors import bearer_challenge, insufficient_scope
-from .oauth.resource_metadata import own_metadata_url
+from .oauth.resource_indicators import Target
+from .oauth.resource_metadata import metadata_url, own_metadata_url
 from .oauth.scopes import SCOPES
 from .storage.token_store import TokenStore
 from .tokens.access_tokens import AccessToken, InvalidTokenError, verify_access_token
@@ -125,16 +126,17 @@ class BearerToken(SecurityBase):
         return access
 
 
-async def verified_access_token(request: Request, token: str) -> AccessToken:
-    """The access token, verified and not revoked; an RFC 6750 §3 challenge otherwise. The UserInfo
-    endpoint calls it too, with a token from the header or from a form body."""
+async def verified_access_token(request: Request, token: str, resource: Target | None = None) -> AccessToken:
+    """The access token for RESOURCE (the own API unless given), verified and not revoked; an RFC 6750
+    §3 challenge otherwise. The UserInfo endpoint calls it too, with a token from the header or from a
+    form body, and the MCP endpoint for its own resource."""
     state = app_state(request.app)
     settings = state.settings
     if not token:
-        raise challenge(request)
+        raise challenge(request, resource=resource)
     issuer = issuer_of(request, settings)
     # A token for another resource (RFC 8707), whose `aud` does not hold this one's, is refused here.
-    audience = audience_of(settings, issuer)
+    audience = audience_of(settings, issuer) if resource is None else resource.uri
     verified = state.verified_tokens
     access = verified.get(token, issuer, audience, settings.leeway_seconds)
     if access is None:
@@ -149,17 +151,21 @@ async def verified_access_token(request: Request, token: str) -> AccessToken:
                 clock=state.clock,
             )
         except InvalidTokenError:
-            raise challenge(request, "invalid_token", INVALID_TOKEN) from None
+            raise challenge(request, "invalid_token", INVALID_TOKEN, resource=resource) from None
         verified.put(token, issuer, audience, access)
     if await is_revoked(state.token_store, access):
-        raise challenge(request, "invalid_token", INVALID_TOKEN)
+        raise challenge(request, "invalid_token", INVALID_TOKEN, resource=resource)
     return access
 
 
-def challenge(request: Request, error: str | None = None, description: str | None = None) -> HTTPException:
-    """The 401 of a protected route (RFC 6750 §3), naming the own API's metadata (RFC 9728 §5.1)."""
+def challenge(
+    request: Request, error: str | None = None, description: str | None = None, *, resource: Target | None = None
+) -> HTTPException:
+    """The 401 of a protected route (RFC 6750 §3), naming where the metadata of its RESOURCE is (the own
+    API unless given; RFC 9728 §5.1)."""
     settings = app_state(request.app).settings
-    metadata = own_metadata_url(issuer_of(request, settings))
+    issuer = issuer_of(request, settings)
+    metadata = own_metadata_url(issuer) if resource is None else metadata_url(resource.uri)
     return bearer_challenge(settings.realm, error, description, resource_metadata=metadata)
 
 

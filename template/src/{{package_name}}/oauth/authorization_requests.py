@@ -5,7 +5,7 @@ Until the client and its redirect URI are known, an error is an `ErrorPage`: the
 nothing is sent anywhere. Once they are, every error is an `ErrorRedirect` to that redirect URI.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlencode
@@ -116,9 +116,12 @@ class ErrorRedirect(Exception):
             self.params["error_description"] = error_description(description)
 
 
-async def validate(auth: AuthorizationRequest, session: AsyncSession, own_api: Target) -> ValidRequest:
+async def validate(
+    auth: AuthorizationRequest, session: AsyncSession, own_api: Target, served: Sequence[Target] = ()
+) -> ValidRequest:
     """AUTH checked: its client and redirect URI first (`ErrorPage`), then the rest (`ErrorRedirect`).
-    OWN_API is the service's own API, what a request that names no resource is for."""
+    OWN_API is the service's own API, what a request that names no resource is for; SERVED the other
+    resources the service serves itself."""
     if {"client_id", "redirect_uri"} & auth.repeated:
         raise ErrorPage("This request names its application or its return address more than once.")
     client = None if not auth.client_id else await get_client(session, auth.client_id)
@@ -149,7 +152,7 @@ async def validate(auth: AuthorizationRequest, session: AsyncSession, own_api: T
     elif auth.code_challenge_method != pkce.METHOD or not pkce.CHALLENGE.fullmatch(auth.code_challenge):
         raise fail("invalid_request", "PKCE needs code_challenge_method=S256 and a 43-character code_challenge")
     try:
-        targets = await targets_of(session, auth.resources, own_api)
+        targets = await targets_of(session, auth.resources, own_api, served)
         requested = settle_scopes(auth.scope, client.allowed_scopes, targets)
     except (InvalidTarget, InvalidScope) as exc:
         raise fail(exc.error, exc.description) from None

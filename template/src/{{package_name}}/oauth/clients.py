@@ -14,7 +14,7 @@ from ..tokens.id_tokens import ALGORITHMS as ID_TOKEN_ALGORITHMS
 from ..tokens.id_tokens import DEFAULT_ALGORITHM
 from . import redirect_uris
 from .grants.supported import GRANT_TYPES
-from .scopes import SCOPES
+from .scopes import MCP_SCOPES, SCOPES
 
 # The validation context's key for the scopes registered resources declare.
 RESOURCE_SCOPES = "resource_scopes"
@@ -53,10 +53,10 @@ class NewClient(BaseModel):
     @field_validator("scopes")
     @classmethod
     def _known_scopes(cls, scopes: list[str], info: ValidationInfo) -> list[str]:
-        # The own API's scopes, and those registered resources declare (validated with the context
-        # {RESOURCE_SCOPES: ...}, from oauth/resources.py's `declared_scopes`).
+        # The own API's scopes, the MCP endpoint's, and those registered resources declare (validated
+        # with the context {RESOURCE_SCOPES: ...}, from oauth/resources.py's `declared_scopes`).
         declared = (info.context or {}).get(RESOURCE_SCOPES, frozenset())
-        unknown = set(scopes) - set(SCOPES) - declared
+        unknown = set(scopes) - set(SCOPES) - set(MCP_SCOPES) - declared
         if unknown:
             raise ValueError(f"unknown scopes: {' '.join(sorted(unknown))}")
         return scopes

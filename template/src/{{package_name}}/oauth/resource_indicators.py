@@ -18,11 +18,13 @@ from ..accounts.profiles import IDENTITY_SCOPES
 from ..errors import InvalidScope, InvalidTarget
 from ..storage.models import Resource
 from .resources import get_resource
-from .scopes import SCOPES
+from .scopes import MCP_SCOPES, SCOPES
 
 # Per request: a token for more APIs than this is a token too easily misused, and each costs a lookup.
 MAX_RESOURCES = 10
 OWN_SCOPES = frozenset(SCOPES)
+# Where the MCP endpoint is, under the issuer; its resource URI is the issuer with this path.
+MCP_PATH = "/mcp"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,19 +45,32 @@ def own_api(audience: str, name: str) -> Target:
     return Target(audience, name, OWN_SCOPES)
 
 
-async def targets_of(session: AsyncSession, requested: Sequence[str], own: Target) -> tuple[Target, ...]:
-    """The resources REQUESTED names, in order and once each: the own API, or registered ones. The
-    own API alone when none is named. `InvalidTarget` for a malformed or unknown one."""
+def mcp_endpoint(issuer: str, realm: str) -> Target:
+    """The service's MCP endpoint, a resource apart from its API: tokens for one are not for the other."""
+    return Target(issuer + MCP_PATH, f"{realm} MCP server", frozenset(MCP_SCOPES))
+
+
+def served_here(issuer: str, realm: str, mcp: bool) -> tuple[Target, ...]:
+    """The resources besides its own API that the service serves itself: the MCP endpoint when on."""
+    return (mcp_endpoint(issuer, realm),) if mcp else ()
+
+
+async def targets_of(
+    session: AsyncSession, requested: Sequence[str], own: Target, served: Sequence[Target] = ()
+) -> tuple[Target, ...]:
+    """The resources REQUESTED names, in order and once each: the own API, one SERVED here too, or
+    registered ones. The own API alone when none is named. `InvalidTarget` for a malformed or unknown one."""
     if not requested:
         return (own,)
     if len(requested) > MAX_RESOURCES:
         raise InvalidTarget(f"At most {MAX_RESOURCES} resources per request")
     found: dict[str, Target] = {}
+    here = {target.uri: target for target in (own, *served)}
     for uri in requested:
         if uri in found:
             continue
-        if uri == own.uri:
-            found[uri] = own
+        if uri in here:
+            found[uri] = here[uri]
             continue
         # Only registered URIs are accepted, and every one was checked when it was registered: a
         # relative URI or one with a fragment (RFC 8707 §2) is simply never found.

@@ -18,6 +18,12 @@ def own_metadata_url(issuer: str) -> str:
     return issuer + WELL_KNOWN
 
 
+def metadata_url(uri: str) -> str:
+    """The address of the document of the resource at URI, a URI with a path (§3.1)."""
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}{WELL_KNOWN}{parts.path}"
+
+
 def resource_at(issuer: str, path: str) -> str | None:
     """The resource URI whose document `WELL_KNOWN/PATH` is (§3.1): the issuer's origin with PATH;
     None when the issuer cannot be split."""

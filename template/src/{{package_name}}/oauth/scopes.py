@@ -6,3 +6,9 @@ SCOPES: dict[str, str] = {
     "email": "Read your e-mail address",
     "reports:read": "Read reports",
 }
+
+# The scopes of the MCP endpoint (MCP=true; routes/mcp_tools.py), a resource of its own: tokens for
+# it are asked for with `resource=ISSUER/mcp`, and carry these scopes only.
+MCP_SCOPES: dict[str, str] = {
+    "mcp:tools": "Use the tools of this service's MCP server",
+}

@@ -45,7 +45,7 @@ from ..oauth.authorization_requests import (
     validate,
 )
 from ..oauth.consents import asked_approval, consent_covers, record_consent
-from ..oauth.resource_indicators import Target, grantable_by_user, own_api
+from ..oauth.resource_indicators import Target, grantable_by_user, own_api, served_here
 from ..oauth.scopes import SCOPES
 from ..storage.models import User
 from ..storage.token_store import TokenStore
@@ -142,7 +142,7 @@ async def _respond(
 ) -> Response:
     """The login page, the consent page, or the redirect with a code; DECISION is the consent page's answer."""
     own = _own_api(request, settings)
-    valid = await validate(auth, session, own)
+    valid = await validate(auth, session, own, _served(request, settings))
     signed_in = await signed_in_user(session, store, settings, request)
     if signed_in is None or _must_sign_in(request, settings, signers, auth, valid, *signed_in):
         if "none" in valid.prompts:
@@ -186,7 +186,7 @@ async def _sign_in(
     signers: IdTokenSigners,
 ) -> Response:
     """Sign the user in and go on with the authorization request; the login page again if that fails."""
-    valid = await validate(auth, session, _own_api(request, settings))
+    valid = await validate(auth, session, _own_api(request, settings), _served(request, settings))
     username, password = form_text(form.get("username")) or "", form_text(form.get("password")) or ""
     try:
         user = await password_sign_in(request, session, store, settings, passwords, username, password)
@@ -264,6 +264,10 @@ async def _issue_code(
 
 def _own_api(request: Request, settings: Settings) -> Target:
     return own_api(audience_of(settings, issuer_of(request, settings)), settings.realm)
+
+
+def _served(request: Request, settings: Settings) -> tuple[Target, ...]:
+    return served_here(issuer_of(request, settings), settings.realm, settings.mcp)
 
 
 def _redirect(request: Request, settings: Settings, redirect_uri: str, state: str | None, **params: str) -> Response:

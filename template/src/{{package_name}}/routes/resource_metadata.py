@@ -5,7 +5,7 @@ from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import JSONResponse
 
 from ..deps import AudienceDep, IssuerDep, SessionDep, SettingsDep
-from ..oauth.resource_indicators import Target, own_api
+from ..oauth.resource_indicators import Target, own_api, served_here
 from ..oauth.resource_metadata import WELL_KNOWN, document, resource_at
 from ..oauth.resources import get_resource
 from .metadata import CACHE
@@ -25,9 +25,12 @@ async def resource_metadata(
 ) -> JSONResponse:
     """The document of the resource at the issuer's origin with PATH (§3.1); 404 for any other."""
     uri = resource_at(issuer, path)
+    here = {target.uri: target for target in served_here(issuer, settings.realm, settings.mcp)}
     target: Target | None = None
     if uri == audience:
         target = own_api(audience, settings.realm)
+    elif uri in here:
+        target = here[uri]
     elif uri is not None and (resource := await get_resource(session, uri)) is not None:
         target = Target.registered(resource)
     if target is None:

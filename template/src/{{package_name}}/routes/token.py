@@ -30,7 +30,7 @@ from ..oauth.client_auth import authenticate_client
 from ..oauth.consents import note_use
 from ..oauth.grants import Context, Grant, TokenForm, TokenRequest
 from ..oauth.grants.supported import EXCHANGES, Exchange, offered_grant_types
-from ..oauth.resource_indicators import audience_claim, own_api, token_scopes
+from ..oauth.resource_indicators import audience_claim, own_api, served_here, token_scopes
 from ..storage.models import Client
 from ..storage.token_store import TokenStore
 from ..tokens.access_tokens import issue_access_token
@@ -75,7 +75,8 @@ async def token(
     exchange = _exchange(form.grant_type, settings)
     token_request = TokenRequest(form, client, client_address(request))
     own = own_api(audience, settings.realm)
-    grant = await exchange(token_request, Context(session, store, settings, passwords, own))
+    served = served_here(issuer, settings.realm, settings.mcp)
+    grant = await exchange(token_request, Context(session, store, settings, passwords, own, served))
     if grant.grant_id is not None:
         # The user's connected app, if the client is one, shows when it last got tokens.
         await note_use(session, grant.subject, grant.client_id)

@@ -88,18 +88,21 @@ class Context:
     passwords: PasswordHasher
     # The service's own API, what a request that names no resource is for.
     own_api: Target
+    # The other resources the service serves itself (`resource_indicators.served_here`).
+    served: tuple[Target, ...] = ()
 
 
 async def requested_targets(request: TokenRequest, context: Context) -> tuple[Target, ...]:
     """The resources a grant of its own (password, client credentials) is for."""
-    return await targets_of(context.session, request.form.resource, context.own_api)
+    return await targets_of(context.session, request.form.resource, context.own_api, context.served)
 
 
 async def granted_targets(request: TokenRequest, context: Context, record: Mapping[str, Any]) -> tuple[Target, ...]:
     """The resources a code's or refresh token's request is for: those it names, all among the ones
     granted; all of them when it names none. Records made before resources were kept granted the own API."""
     granted = record.get("resources") or [context.own_api.uri]
-    return await targets_of(context.session, within(request.form.resource, granted), context.own_api)
+    requested = within(request.form.resource, granted)
+    return await targets_of(context.session, requested, context.own_api, context.served)
 
 
 def granted_resources(record: Mapping[str, Any], own_api: Target) -> tuple[str, ...]:
