@@ -7,10 +7,12 @@ endpoint's metadata (RFC 9728 §5.1), where an MCP client begins its authorizati
 stateless and answers in JSON, so any instance answers any request, as every other route does.
 """
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
+from mcp.server.mcpserver import MCPServer
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
@@ -39,7 +41,7 @@ class McpEndpoint:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """The SDK's session manager, for the application's lifetime (a new one each time it starts)."""
-        server = build_server(self._settings.realm)
+        server = leaving_logging_alone(lambda: build_server(self._settings.realm))
         server.streamable_http_app(
             stateless_http=True,
             json_response=True,
@@ -66,6 +68,20 @@ class McpEndpoint:
             await self._transport(scope, receive, send)
         finally:
             CALLER.reset(reset)
+
+
+def leaving_logging_alone(build: Callable[[], MCPServer]) -> MCPServer:
+    """BUILD's server, made without its `logging.basicConfig`: the SDK would give the root logger a
+    handler of its own, and the service's log lines another format, when nothing configured it yet."""
+    root = logging.getLogger()
+    if root.handlers:
+        return build()
+    placeholder = logging.NullHandler()
+    root.addHandler(placeholder)
+    try:
+        return build()
+    finally:
+        root.removeHandler(placeholder)
 
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:
