@@ -116,12 +116,15 @@ class ErrorRedirect(Exception):
             self.params["error_description"] = error_description(description)
 
 
-async def validate(auth: AuthorizationRequest, session: AsyncSession, own_api: Target) -> ValidRequest:
+async def validate(
+    auth: AuthorizationRequest, session: AsyncSession, own_api: Target, *, unused_before: int
+) -> ValidRequest:
     """AUTH checked: its client and redirect URI first (`ErrorPage`), then the rest (`ErrorRedirect`).
-    OWN_API is the service's own API, what a request that names no resource is for."""
+    OWN_API is the service's own API, what a request that names no resource is for; a self-registered
+    client last used before UNUSED_BEFORE is unknown."""
     if {"client_id", "redirect_uri"} & auth.repeated:
         raise ErrorPage("This request names its application or its return address more than once.")
-    client = None if not auth.client_id else await get_client(session, auth.client_id)
+    client = None if not auth.client_id else await get_client(session, auth.client_id, unused_before=unused_before)
     if client is None:
         raise ErrorPage("This application is not registered here.")
     registered = redirect_uris.usable(client.allowed_redirect_uris)

@@ -25,6 +25,7 @@ from ..accounts.passwords import PasswordHasher
 from ..accounts.profiles import IDENTITY_SCOPES, shared_claims
 from ..accounts.second_factors import factors_of
 from ..accounts.users import MAX_USERNAME_LENGTH
+from ..app_state import app_state
 from ..config import Settings, issuer_of
 from ..deps import (
     IdTokenSignersDep,
@@ -44,6 +45,7 @@ from ..oauth.authorization_requests import (
     authorization_query,
     validate,
 )
+from ..oauth.clients import unused_cutoff
 from ..oauth.consents import asked_approval, consent_covers, record_consent
 from ..oauth.resource_indicators import Target, grantable_by_user, own_api
 from ..oauth.scopes import SCOPES
@@ -142,7 +144,7 @@ async def _respond(
 ) -> Response:
     """The login page, the consent page, or the redirect with a code; DECISION is the consent page's answer."""
     own = _own_api(request, settings)
-    valid = await validate(auth, session, own)
+    valid = await validate(auth, session, own, unused_before=_unused_before(request, settings))
     signed_in = await signed_in_user(session, store, settings, request)
     if signed_in is None or _must_sign_in(request, settings, signers, auth, valid, *signed_in):
         if "none" in valid.prompts:
@@ -175,6 +177,10 @@ async def _respond(
     return _redirect(request, settings, valid.redirect_uri, auth.state, code=code)
 
 
+def _unused_before(request: Request, settings: Settings) -> int:
+    return unused_cutoff(settings, app_state(request.app).clock())
+
+
 async def _sign_in(
     request: Request,
     form: FormData,
@@ -186,7 +192,7 @@ async def _sign_in(
     signers: IdTokenSigners,
 ) -> Response:
     """Sign the user in and go on with the authorization request; the login page again if that fails."""
-    valid = await validate(auth, session, _own_api(request, settings))
+    valid = await validate(auth, session, _own_api(request, settings), unused_before=_unused_before(request, settings))
     username, password = form_text(form.get("username")) or "", form_text(form.get("password")) or ""
     try:
         user = await password_sign_in(request, session, store, settings, passwords, username, password)
