@@ -8,17 +8,18 @@ itself with the registration access token it was given, and nothing else: a clie
 never manageable here. Nothing is stored for a registration refused.
 """
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..config import Settings
 from ..deps import ClockDep, IssuerDep, SessionDep, SettingsDep, TokenStoreDep, bearer_token, client_address
 from ..errors import NO_STORE, InvalidClientMetadata, bearer_challenge
-from ..oauth.client_metadata import new_client, registered_metadata
+from ..oauth.client_metadata import ClientMetadata, new_client, registered_metadata
 from ..oauth.clients import (
+    CLIENT_ID_LENGTH,
     NewClient,
     create_self_registered_client,
     delete_unused_clients,
@@ -43,12 +44,21 @@ MAX_BODY_BYTES = 32 * 1024
 # on a large deletion, and registrations outpace expiries only while clients are in use.
 UNUSED_CLIENTS_PER_REGISTRATION = 100
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: {"description": "No valid registration access token"}}
+# The body is read as it came, to answer RFC 7591's errors; the API description still shows it.
+METADATA_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": ClientMetadata.model_json_schema()}},
+    }
+}
+ClientId = Annotated[str, Path(max_length=CLIENT_ID_LENGTH)]
 
 
 @router.post(
     "/clients",
     name="register_client",
     status_code=status.HTTP_201_CREATED,
+    openapi_extra=METADATA_BODY,
     responses={
         400: {"description": "invalid_redirect_uri or invalid_client_metadata (RFC 7591 §3.2.2)"},
         401: {"description": "No valid initial access token (CLIENT_REGISTRATION=token)"},
@@ -85,16 +95,26 @@ async def register_client(
 
 @router.get("/clients/{client_id}", name="read_client", responses=UNAUTHORIZED)
 async def read_client(
-    client_id: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep, issuer: IssuerDep
+    client_id: ClientId,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    issuer: IssuerDep,
 ) -> JSONResponse:
     """A self-registered client's metadata (RFC 7592 §2.1); its secret is never shown again."""
     client, token = await _managed_client(request, session, settings, clock(), client_id)
     return JSONResponse(_information(request, issuer, client, token), headers=NO_STORE)
 
 
-@router.put("/clients/{client_id}", name="update_client", responses=UNAUTHORIZED)
+@router.put("/clients/{client_id}", name="update_client", responses=UNAUTHORIZED, openapi_extra=METADATA_BODY)
 async def update_client(
-    client_id: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep, issuer: IssuerDep
+    client_id: ClientId,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    issuer: IssuerDep,
 ) -> JSONResponse:
     """Replace a self-registered client's metadata (RFC 7592 §2.2), checked as a registration is. A
     confidential client keeps its secret; a public one that becomes confidential gets one, shown once."""
@@ -116,7 +136,7 @@ async def update_client(
     "/clients/{client_id}", name="delete_client", status_code=status.HTTP_204_NO_CONTENT, responses=UNAUTHORIZED
 )
 async def delete_client(
-    client_id: str,
+    client_id: ClientId,
     request: Request,
     session: SessionDep,
     store: TokenStoreDep,
