@@ -5,6 +5,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy import delete, or_, select, update
@@ -133,36 +134,50 @@ def _new_client(new_client: NewClient) -> tuple[Client, str | None]:
     secret = None if new_client.public else secrets.token_urlsafe(32)
     client = Client(
         client_id=secrets.token_urlsafe(16),
-        name=new_client.name,
         secret_hash=None if secret is None else hash_secret(secret),
+        **_metadata_columns(new_client),
     )
-    _set_metadata(client, new_client)
     return client, secret
 
 
-def _set_metadata(client: Client, new_client: NewClient) -> None:
-    client.name = new_client.name
-    client.redirect_uris = " ".join(new_client.redirect_uris)
-    client.grant_types = " ".join(sorted(set(new_client.grant_types)))
-    client.scopes = " ".join(sorted(set(new_client.scopes)))
-    client.may_introspect = new_client.may_introspect
-    client.post_logout_redirect_uris = " ".join(new_client.post_logout_redirect_uris)
-    client.id_token_signed_response_alg = new_client.id_token_signed_response_alg
+def _metadata_columns(new_client: NewClient) -> dict[str, Any]:
+    return {
+        "name": new_client.name,
+        "redirect_uris": " ".join(new_client.redirect_uris),
+        "grant_types": " ".join(sorted(set(new_client.grant_types))),
+        "scopes": " ".join(sorted(set(new_client.scopes))),
+        "may_introspect": new_client.may_introspect,
+        "post_logout_redirect_uris": " ".join(new_client.post_logout_redirect_uris),
+        "id_token_signed_response_alg": new_client.id_token_signed_response_alg,
+    }
+
+
+class ClientChangedError(Exception):
+    """The client was deleted, or its secret changed, while a replacement of its metadata was made."""
 
 
 async def replace_metadata(session: AsyncSession, client: Client, new_client: NewClient) -> str | None:
-    """Replace CLIENT's metadata with NEW_CLIENT's (RFC 7592 §2.2). A client that stays confidential
-    keeps its secret; one that becomes confidential gets a secret, returned to be shown once; one
-    that becomes public loses its secret."""
+    """Replace CLIENT's metadata with NEW_CLIENT's (RFC 7592 §2.2), CLIENT updated to match. A client
+    that stays confidential keeps its secret; one that becomes confidential gets a secret, returned
+    to be shown once; one that becomes public loses its secret. ClientChangedError when CLIENT is no
+    longer as it was read: of concurrent replacements that issue a secret, one wins."""
     secret = None
+    secret_hash = client.secret_hash
     if new_client.public:
-        client.secret_hash = None
-    elif client.secret_hash is None:
+        secret_hash = None
+    elif secret_hash is None:
         secret = secrets.token_urlsafe(32)
-        client.secret_hash = hash_secret(secret)
-    _set_metadata(client, new_client)
-    session.add(client)
+        secret_hash = hash_secret(secret)
+    values = {**_metadata_columns(new_client), "secret_hash": secret_hash}
+    as_read = Client.secret_hash.is_(None) if client.secret_hash is None else Client.secret_hash == client.secret_hash
+    replaced = await session.execute(update(Client).where(Client.client_id == client.client_id, as_read).values(values))
     await session.commit()
+    if not getattr(replaced, "rowcount", 0):
+        raise ClientChangedError(client.client_id)
+    # The row is written: the object only answers the request now.
+    session.expunge(client)
+    for column, value in values.items():
+        setattr(client, column, value)
     return secret
 
 

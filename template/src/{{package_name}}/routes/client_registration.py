@@ -20,6 +20,7 @@ from ..errors import NO_STORE, InvalidClientMetadata, bearer_challenge
 from ..oauth.client_metadata import ClientMetadata, new_client, registered_metadata
 from ..oauth.clients import (
     CLIENT_ID_LENGTH,
+    ClientChangedError,
     NewClient,
     create_self_registered_client,
     delete_unused_clients,
@@ -107,7 +108,12 @@ async def read_client(
     return JSONResponse(_information(request, issuer, client, token), headers=NO_STORE)
 
 
-@router.put("/clients/{client_id}", name="update_client", responses=UNAUTHORIZED, openapi_extra=METADATA_BODY)
+@router.put(
+    "/clients/{client_id}",
+    name="update_client",
+    responses={**UNAUTHORIZED, 409: {"description": "Deleted or given a secret meanwhile"}},
+    openapi_extra=METADATA_BODY,
+)
 async def update_client(
     client_id: ClientId,
     request: Request,
@@ -125,7 +131,12 @@ async def update_client(
     sent_secret = body.get("client_secret")
     if sent_secret is not None and not (isinstance(sent_secret, str) and secret_matches(client, sent_secret)):
         raise InvalidClientMetadata("client_secret is not this client's secret")
-    secret = await replace_metadata(session, client, new_client(body, await declared_scopes(session)))
+    replacement = new_client(body, await declared_scopes(session))
+    try:
+        secret = await replace_metadata(session, client, replacement)
+    except ClientChangedError:
+        # Deleted meanwhile (a retry gets 401), or given a secret by a concurrent replacement.
+        raise HTTPException(status.HTTP_409_CONFLICT, "The registration changed meanwhile; read it again") from None
     answer = _information(request, issuer, client, token)
     if secret is not None:
         answer["client_secret"] = secret
