@@ -13,7 +13,7 @@ signed in with one, and has a second, for it (a step-up).
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import RedirectResponse, Response
@@ -45,7 +45,7 @@ from ..oauth.authorization_requests import (
     authorization_query,
     validate,
 )
-from ..oauth.clients import unused_cutoff
+from ..oauth.clients import SELF, unused_cutoff
 from ..oauth.consents import asked_approval, consent_covers, record_consent
 from ..oauth.resource_indicators import Target, grantable_by_user, own_api
 from ..oauth.scopes import SCOPES
@@ -308,6 +308,10 @@ def _consent_page(
     context = {
         "auth": auth.params(),
         "client": valid.client,
+        # A self-registered client's name is its own claim (RFC 7591 §5): the page says so, and names
+        # where the browser goes back to, which the client cannot choose to be another's.
+        "self_registered": valid.client.registered_by == SELF,
+        "return_host": urlsplit(valid.redirect_uri).netloc,
         "scopes": described,
         "username": user.username,
         # Named only when the request names resources: the own API alone is what the page always meant.
