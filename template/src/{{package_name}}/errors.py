@@ -1,5 +1,5 @@
-"""OAuth2 errors: RFC 6749 §5.2 at the token endpoint, RFC 6750 §3 on protected resources; error_handlers.py
-answers them."""
+"""OAuth2 errors: RFC 6749 §5.2 at the token endpoint, RFC 7591 §3.2.2 at client registration, RFC 6750 §3 on
+protected resources; error_handlers.py answers them."""
 
 import re
 from typing import ClassVar
@@ -72,6 +72,18 @@ class InvalidTarget(OAuthError):
     """A `resource` that is malformed, unknown, or not among those granted (RFC 8707 §2)."""
 
     error = "invalid_target"
+
+
+class InvalidRedirectUri(OAuthError):
+    """A client registration's redirect URIs that cannot be registered (RFC 7591 §3.2.2)."""
+
+    error = "invalid_redirect_uri"
+
+
+class InvalidClientMetadata(OAuthError):
+    """Any other client metadata a registration cannot take (RFC 7591 §3.2.2)."""
+
+    error = "invalid_client_metadata"
 
 
 class TooManyAttempts(OAuthError):

@@ -117,14 +117,19 @@ class ErrorRedirect(Exception):
 
 
 async def validate(
-    auth: AuthorizationRequest, session: AsyncSession, own_api: Target, served: Sequence[Target] = ()
+    auth: AuthorizationRequest,
+    session: AsyncSession,
+    own_api: Target,
+    served: Sequence[Target] = (),
+    *,
+    unused_before: int,
 ) -> ValidRequest:
     """AUTH checked: its client and redirect URI first (`ErrorPage`), then the rest (`ErrorRedirect`).
     OWN_API is the service's own API, what a request that names no resource is for; SERVED the other
-    resources the service serves itself."""
+    resources the service serves itself; a self-registered client last used before UNUSED_BEFORE is unknown."""
     if {"client_id", "redirect_uri"} & auth.repeated:
         raise ErrorPage("This request names its application or its return address more than once.")
-    client = None if not auth.client_id else await get_client(session, auth.client_id)
+    client = None if not auth.client_id else await get_client(session, auth.client_id, unused_before=unused_before)
     if client is None:
         raise ErrorPage("This application is not registered here.")
     registered = redirect_uris.usable(client.allowed_redirect_uris)

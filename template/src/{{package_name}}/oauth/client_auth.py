@@ -6,9 +6,10 @@ from urllib.parse import unquote_plus
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..app_state import app_state
 from ..errors import InvalidClient, InvalidRequest
 from ..storage.models import Client
-from .clients import get_client, secret_matches
+from .clients import get_client, secret_matches, unused_cutoff
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
@@ -31,7 +32,8 @@ async def authenticate_client(request: Request, session: AsyncSession) -> Client
         if secret is not None:
             raise InvalidClient()
         return None
-    client = await get_client(session, client_id)
+    state = app_state(request.app)
+    client = await get_client(session, client_id, unused_before=unused_cutoff(state.settings, state.clock()))
     if client is None:
         raise InvalidClient()
     if client.is_public:

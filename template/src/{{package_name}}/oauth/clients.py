@@ -3,11 +3,15 @@
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..config import Settings
 from ..storage.database import can_hold, end_read
 from ..storage.models import Client
 from ..tokens.id_tokens import ALGORITHMS as ID_TOKEN_ALGORITHMS
@@ -20,6 +24,14 @@ from .scopes import MCP_SCOPES, SCOPES
 RESOURCE_SCOPES = "resource_scopes"
 # The clients table's limit: a longer client_id cannot exist.
 CLIENT_ID_LENGTH = 255
+# Who registered a client (the `registered_by` column): an operator with `create-client`, or the
+# client itself (RFC 7591). Only the latter manage themselves, and expire unused.
+OPERATOR = "operator"
+SELF = "self"
+SECONDS_PER_DAY = 86400
+# How stale a self-registered client's last use may be: noted at most once an hour, so a busy
+# client's token requests do not each write its row.
+LAST_USE_PRECISION_SECONDS = 3600
 
 
 class NewClient(BaseModel):
@@ -33,6 +45,14 @@ class NewClient(BaseModel):
     may_introspect: bool = False
     post_logout_redirect_uris: list[str] = []
     id_token_signed_response_alg: str = DEFAULT_ALGORITHM
+
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, name: str) -> str:
+        # Shown to users on the consent page, and stored: no control characters, no lone surrogates.
+        if not name.isprintable():
+            raise ValueError("the name contains control characters")
+        return name
 
     @field_validator("redirect_uris", "post_logout_redirect_uris")
     @classmethod
@@ -79,33 +99,146 @@ class NewClient(BaseModel):
         return self
 
 
+@dataclass(frozen=True, slots=True)
+class SelfRegistered:
+    """A client that registered itself, with its credentials: shown once, stored only hashed."""
+
+    client: Client
+    secret: str | None
+    registration_token: str
+
+
 async def create_client(session: AsyncSession, new_client: NewClient) -> tuple[Client, str | None]:
     """Register the client; return it with its secret, which is shown once and stored only hashed."""
-    secret = None if new_client.public else secrets.token_urlsafe(32)
-    client = Client(
-        client_id=secrets.token_urlsafe(16),
-        name=new_client.name,
-        secret_hash=None if secret is None else hash_secret(secret),
-        redirect_uris=" ".join(new_client.redirect_uris),
-        grant_types=" ".join(sorted(set(new_client.grant_types))),
-        scopes=" ".join(sorted(set(new_client.scopes))),
-        may_introspect=new_client.may_introspect,
-        post_logout_redirect_uris=" ".join(new_client.post_logout_redirect_uris),
-        id_token_signed_response_alg=new_client.id_token_signed_response_alg,
-    )
+    client, secret = _new_client(new_client)
     session.add(client)
     await session.commit()
     return client, secret
 
 
-async def get_client(session: AsyncSession, client_id: str) -> Client | None:
+async def create_self_registered_client(session: AsyncSession, new_client: NewClient, now: int) -> SelfRegistered:
+    """Register a client that asked to be (RFC 7591), with the token it manages itself with (RFC 7592).
+    Its creation counts as its first use, from which its unused time runs."""
+    client, secret = _new_client(new_client)
+    registration_token = secrets.token_urlsafe(32)
+    client.registered_by = SELF
+    client.registration_token_hash = hash_secret(registration_token)
+    client.created_at = datetime.fromtimestamp(now, UTC).replace(tzinfo=None)
+    client.last_used_at = now
+    session.add(client)
+    await session.commit()
+    return SelfRegistered(client, secret, registration_token)
+
+
+def _new_client(new_client: NewClient) -> tuple[Client, str | None]:
+    secret = None if new_client.public else secrets.token_urlsafe(32)
+    client = Client(
+        client_id=secrets.token_urlsafe(16),
+        secret_hash=None if secret is None else hash_secret(secret),
+        **_metadata_columns(new_client),
+    )
+    return client, secret
+
+
+def _metadata_columns(new_client: NewClient) -> dict[str, Any]:
+    return {
+        "name": new_client.name,
+        "redirect_uris": " ".join(new_client.redirect_uris),
+        "grant_types": " ".join(sorted(set(new_client.grant_types))),
+        "scopes": " ".join(sorted(set(new_client.scopes))),
+        "may_introspect": new_client.may_introspect,
+        "post_logout_redirect_uris": " ".join(new_client.post_logout_redirect_uris),
+        "id_token_signed_response_alg": new_client.id_token_signed_response_alg,
+    }
+
+
+class ClientChangedError(Exception):
+    """The client was deleted, or its secret changed, while a replacement of its metadata was made."""
+
+
+async def replace_metadata(session: AsyncSession, client: Client, new_client: NewClient) -> str | None:
+    """Replace CLIENT's metadata with NEW_CLIENT's (RFC 7592 §2.2), CLIENT updated to match. A client
+    that stays confidential keeps its secret; one that becomes confidential gets a secret, returned
+    to be shown once; one that becomes public loses its secret. ClientChangedError when CLIENT is no
+    longer as it was read: of concurrent replacements that issue a secret, one wins."""
+    secret = None
+    secret_hash = client.secret_hash
+    if new_client.public:
+        secret_hash = None
+    elif secret_hash is None:
+        secret = secrets.token_urlsafe(32)
+        secret_hash = hash_secret(secret)
+    values = {**_metadata_columns(new_client), "secret_hash": secret_hash}
+    as_read = Client.secret_hash.is_(None) if client.secret_hash is None else Client.secret_hash == client.secret_hash
+    replaced = await session.execute(update(Client).where(Client.client_id == client.client_id, as_read).values(values))
+    await session.commit()
+    if not getattr(replaced, "rowcount", 0):
+        raise ClientChangedError(client.client_id)
+    # The row is written: the object only answers the request now.
+    session.expunge(client)
+    for column, value in values.items():
+        setattr(client, column, value)
+    return secret
+
+
+async def delete_client(session: AsyncSession, client_id: str) -> bool:
+    """Delete the client, and with it every consent to it; whether there was one."""
+    deleted = await session.execute(delete(Client).where(Client.client_id == client_id))
+    await session.commit()
+    return bool(getattr(deleted, "rowcount", 0))
+
+
+async def list_clients(session: AsyncSession) -> list[Client]:
+    clients = list(await session.scalars(select(Client).order_by(Client.registered_by, Client.name, Client.client_id)))
+    await end_read(session)
+    return clients
+
+
+def unused_cutoff(settings: Settings, now: float) -> int:
+    """Unix seconds before which a self-registered client's last use leaves it unknown."""
+    return int(now) - settings.self_registered_client_days * SECONDS_PER_DAY
+
+
+def is_unused(client: Client, unused_before: int) -> bool:
+    return client.registered_by == SELF and (client.last_used_at or 0) < unused_before
+
+
+async def delete_unused_clients(session: AsyncSession, unused_before: int, limit: int) -> int:
+    """Delete up to LIMIT self-registered clients last used before UNUSED_BEFORE; how many went.
+    Their refresh tokens stop working with them: no unknown client authenticates."""
+    stale = (Client.registered_by == SELF, Client.last_used_at < unused_before)
+    chosen = list(await session.scalars(select(Client.client_id).where(*stale).limit(limit)))
+    if not chosen:
+        await end_read(session)
+        return 0
+    # Checked again as they go: one used meanwhile stays.
+    deleted = await session.execute(delete(Client).where(Client.client_id.in_(chosen), *stale))
+    await session.commit()
+    return int(getattr(deleted, "rowcount", 0))
+
+
+async def note_client_use(session: AsyncSession, client: Client, now: int) -> None:
+    """Record that a self-registered CLIENT got tokens now; nothing is written when its last use
+    noted is recent, or for any other client."""
+    if client.registered_by != SELF or (client.last_used_at or 0) > now - LAST_USE_PRECISION_SECONDS:
+        return
+    stale = or_(Client.last_used_at.is_(None), Client.last_used_at <= now - LAST_USE_PRECISION_SECONDS)
+    await session.execute(update(Client).where(Client.client_id == client.client_id, stale).values(last_used_at=now))
+    await session.commit()
+
+
+async def get_client(session: AsyncSession, client_id: str, *, unused_before: int) -> Client | None:
+    """The client CLIENT_ID names; None for an unknown one, and for a self-registered one last used
+    before UNUSED_BEFORE (`unused_cutoff`), which is deleted in time."""
     # A request may name any client id; no client has one the table could not hold.
     if len(client_id) > CLIENT_ID_LENGTH or not can_hold(client_id):
         return None
     client: Client | None = await session.scalar(select(Client).where(Client.client_id == client_id))
     await end_read(session)
     # MySQL compares without regard to case or trailing spaces; a client id is exact.
-    return client if client is not None and client.client_id == client_id else None
+    if client is None or client.client_id != client_id or is_unused(client, unused_before):
+        return None
+    return client
 
 
 def hash_secret(secret: str) -> str:
@@ -114,3 +247,11 @@ def hash_secret(secret: str) -> str:
 
 def secret_matches(client: Client, secret: str) -> bool:
     return client.secret_hash is not None and hmac.compare_digest(client.secret_hash, hash_secret(secret))
+
+
+def registration_token_matches(client: Client, token: str) -> bool:
+    """Whether TOKEN is the registration access token of a self-registered CLIENT (RFC 7592)."""
+    token_hash = client.registration_token_hash
+    return (
+        client.registered_by == SELF and token_hash is not None and hmac.compare_digest(token_hash, hash_secret(token))
+    )

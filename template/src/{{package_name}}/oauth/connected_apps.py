@@ -1,5 +1,6 @@
 """Connected apps (OWASP ASVS 5.0 V10.7.2, V10.7.3): the clients a user approved, what each may do
-and when it last got tokens, and withdrawing one's access, which ends every token it holds for the user."""
+and when it last got tokens, and withdrawing one's access, which ends every token it holds for the user;
+and deleting a client, which ends every token it holds for anyone."""
 
 from dataclasses import dataclass
 
@@ -8,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..config import Settings
 from ..storage.token_store import TokenStore
 from ..tokens.revocation import revoke_app_tokens
-from .clients import CLIENT_ID_LENGTH
-from .consents import OWN_API, approvals, approvals_of, forget_consent, has_consent
+from .clients import CLIENT_ID_LENGTH, delete_client
+from .consents import OWN_API, approvals, approvals_of, consenting_users, forget_consent, has_consent
 from .scopes import SCOPES
 
 
@@ -52,3 +53,16 @@ async def withdraw(session: AsyncSession, store: TokenStore, settings: Settings,
     await forget_consent(session, username, client_id)
     await revoke_app_tokens(store, settings, username, client_id)
     return True
+
+
+async def delete_client_and_tokens(
+    session: AsyncSession, store: TokenStore, settings: Settings, client_id: str
+) -> None:
+    """Delete the client (RFC 7592 §2.3) with its consents, and end its tokens and codes in flight for
+    every user who approved it, on every process: as a withdrawal does, revoked before and after."""
+    usernames = await consenting_users(session, client_id)
+    for username in usernames:
+        await revoke_app_tokens(store, settings, username, client_id)
+    await delete_client(session, client_id)
+    for username in usernames:
+        await revoke_app_tokens(store, settings, username, client_id)

@@ -118,6 +118,13 @@ async def forget_consent(session: AsyncSession, username: str, client_id: str) -
     return bool(getattr(deleted, "rowcount", 0))
 
 
+async def consenting_users(session: AsyncSession, client_id: str) -> list[str]:
+    """The users who approved CLIENT_ID."""
+    usernames = list(await session.scalars(select(Consent.username).where(Consent.client_id == client_id)))
+    await end_read(session)
+    return usernames
+
+
 async def approvals(session: AsyncSession, username: str) -> list[tuple[Consent, Client]]:
     """The user's approvals, with their clients, by client name."""
     rows = await session.execute(

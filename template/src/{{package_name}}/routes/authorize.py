@@ -13,7 +13,7 @@ signed in with one, and has a second, for it (a step-up).
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import RedirectResponse, Response
@@ -25,6 +25,7 @@ from ..accounts.passwords import PasswordHasher
 from ..accounts.profiles import IDENTITY_SCOPES, shared_claims
 from ..accounts.second_factors import factors_of
 from ..accounts.users import MAX_USERNAME_LENGTH
+from ..app_state import app_state
 from ..config import Settings, issuer_of
 from ..deps import (
     IdTokenSignersDep,
@@ -44,6 +45,7 @@ from ..oauth.authorization_requests import (
     authorization_query,
     validate,
 )
+from ..oauth.clients import SELF, unused_cutoff
 from ..oauth.consents import asked_approval, consent_covers, record_consent
 from ..oauth.resource_indicators import Target, grantable_by_user, own_api, served_here
 from ..oauth.scopes import SCOPES
@@ -142,7 +144,9 @@ async def _respond(
 ) -> Response:
     """The login page, the consent page, or the redirect with a code; DECISION is the consent page's answer."""
     own = _own_api(request, settings)
-    valid = await validate(auth, session, own, _served(request, settings))
+    valid = await validate(
+        auth, session, own, _served(request, settings), unused_before=_unused_before(request, settings)
+    )
     signed_in = await signed_in_user(session, store, settings, request)
     if signed_in is None or _must_sign_in(request, settings, signers, auth, valid, *signed_in):
         if "none" in valid.prompts:
@@ -175,6 +179,10 @@ async def _respond(
     return _redirect(request, settings, valid.redirect_uri, auth.state, code=code)
 
 
+def _unused_before(request: Request, settings: Settings) -> int:
+    return unused_cutoff(settings, app_state(request.app).clock())
+
+
 async def _sign_in(
     request: Request,
     form: FormData,
@@ -186,7 +194,10 @@ async def _sign_in(
     signers: IdTokenSigners,
 ) -> Response:
     """Sign the user in and go on with the authorization request; the login page again if that fails."""
-    valid = await validate(auth, session, _own_api(request, settings), _served(request, settings))
+    own = _own_api(request, settings)
+    valid = await validate(
+        auth, session, own, _served(request, settings), unused_before=_unused_before(request, settings)
+    )
     username, password = form_text(form.get("username")) or "", form_text(form.get("password")) or ""
     try:
         user = await password_sign_in(request, session, store, settings, passwords, username, password)
@@ -306,6 +317,10 @@ def _consent_page(
     context = {
         "auth": auth.params(),
         "client": valid.client,
+        # A self-registered client's name is its own claim (RFC 7591 §5): the page says so, and names
+        # where the browser goes back to, which the client cannot choose to be another's.
+        "self_registered": valid.client.registered_by == SELF,
+        "return_host": urlsplit(valid.redirect_uri).netloc,
         "scopes": described,
         "username": user.username,
         # Named only when the request names resources: the own API alone is what the page always meant.

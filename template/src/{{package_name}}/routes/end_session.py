@@ -15,9 +15,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import ImmutableMultiDict
 
+from ..app_state import app_state
 from ..config import Settings, issuer_of
 from ..deps import IdTokenSignersDep, SessionDep, SettingsDep, TokenStoreDep
-from ..oauth.clients import get_client
+from ..oauth.clients import get_client, unused_cutoff
 from ..storage.token_store import TokenStore
 from ..tokens.id_tokens import IdTokenSigners, verified_hint
 from ..web.pages import PAGE_HEADERS, checked_form, error_page, form_text, page, templates
@@ -75,7 +76,10 @@ async def _sign_out(
         asked = {name: value for name, value in given.items() if value is not None}
         return page(request, settings, "confirm_sign_out.html", {"parameters": asked})
     uri = given["post_logout_redirect_uri"]
-    client = None if client_id is None or uri is None else await get_client(session, client_id)
+    unused_before = unused_cutoff(settings, app_state(request.app).clock())
+    client = (
+        None if client_id is None or uri is None else await get_client(session, client_id, unused_before=unused_before)
+    )
     response: Response
     if client is not None and uri in client.allowed_post_logout_redirect_uris:
         state = given["state"]

@@ -38,7 +38,7 @@ def server_metadata(request: Request, issuer: str, settings: Settings) -> dict[s
     def endpoint(name: str) -> str:
         return issuer + str(request.app.url_path_for(name))
 
-    return {
+    metadata: dict[str, Any] = {
         "issuer": issuer,
         "authorization_endpoint": endpoint("authorize"),
         "token_endpoint": endpoint("token"),
@@ -65,3 +65,7 @@ def server_metadata(request: Request, issuer: str, settings: Settings) -> dict[s
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": [method for method in AUTH_METHODS if method != "none"],
     }
+    if settings.client_registration_policy != "off":
+        # RFC 7591 §3: where clients register themselves; served only then.
+        metadata["registration_endpoint"] = endpoint("register_client")
+    return metadata

@@ -16,6 +16,7 @@ from ..accounts.users import get_user
 from ..config import Settings
 from ..deps import (
     AudienceDep,
+    ClockDep,
     IdTokenSignersDep,
     IssuerDep,
     KeysDep,
@@ -27,6 +28,7 @@ from ..deps import (
 )
 from ..errors import NO_STORE, InvalidRequest, UnsupportedGrantType
 from ..oauth.client_auth import authenticate_client
+from ..oauth.clients import note_client_use
 from ..oauth.consents import note_use
 from ..oauth.grants import Context, Grant, TokenForm, TokenRequest
 from ..oauth.grants.supported import EXCHANGES, Exchange, offered_grant_types
@@ -63,6 +65,7 @@ async def token(
     passwords: PasswordHasherDep,
     issuer: IssuerDep,
     audience: AudienceDep,
+    clock: ClockDep,
 ) -> JSONResponse:
     """Exchange a grant for tokens.
 
@@ -80,6 +83,9 @@ async def token(
     if grant.grant_id is not None:
         # The user's connected app, if the client is one, shows when it last got tokens.
         await note_use(session, grant.subject, grant.client_id)
+    if client is not None:
+        # A self-registered client that gets tokens is in use: it does not expire (clients.py).
+        await note_client_use(session, client, int(clock()))
     lifetime = settings.access_token_seconds
     targets = grant.targets or (own,)
     # What the access token grants: the scopes its audiences declare (resource_indicators.py).

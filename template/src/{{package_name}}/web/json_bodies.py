@@ -32,11 +32,17 @@ async def checked_json(request: Request, settings: Settings) -> dict[str, Any]:
     tokens = request.headers.getlist(CSRF_HEADER)
     if len(tokens) != 1 or not csrf_is_valid(settings, request, tokens[0]):
         raise BadBody("This page has expired. Reload it and try again.", status.HTTP_403_FORBIDDEN)
+    return await json_object(request, MAX_BODY_BYTES)
+
+
+async def json_object(request: Request, max_bytes: int, too_large: int = status.HTTP_400_BAD_REQUEST) -> dict[str, Any]:
+    """The posted JSON object, read up to MAX_BYTES (beyond: BadBody with the status TOO_LARGE);
+    BadBody for anything but UTF-8 JSON holding one object with no key twice."""
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise BadBody("The request is too large.")
+        if len(body) > max_bytes:
+            raise BadBody("The request is too large.", too_large)
     try:
         value = json.loads(body.decode("utf-8"), object_pairs_hook=_without_repeated_keys)
     except (UnicodeDecodeError, ValueError, RecursionError):
