@@ -6,7 +6,9 @@ import secrets
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..storage.database import can_hold, end_read
 from ..storage.models import Client
@@ -96,6 +98,43 @@ async def create_client(session: AsyncSession, new_client: NewClient) -> tuple[C
     session.add(client)
     await session.commit()
     return client, secret
+
+
+async def save_metadata_client(
+    session: AsyncSession, client_id: str, new_client: NewClient, fresh_until: int
+) -> Client | None:
+    """Store the public client a metadata document at CLIENT_ID describes, new or changed, taken as
+    fetched until FRESH_UNTIL (unix seconds); None when a client of another kind holds the id."""
+    values = {
+        "name": new_client.name,
+        "redirect_uris": " ".join(new_client.redirect_uris),
+        "grant_types": " ".join(sorted(set(new_client.grant_types))),
+        "scopes": " ".join(sorted(set(new_client.scopes))),
+        "post_logout_redirect_uris": " ".join(new_client.post_logout_redirect_uris),
+        "metadata_fresh_until": fresh_until,
+    }
+    existing = await get_client(session, client_id)
+    if existing is not None:
+        if existing.registered_by != "metadata":
+            return None
+        for name, value in values.items():
+            setattr(existing, name, value)
+        try:
+            await session.commit()
+        except StaleDataError:  # deleted meanwhile
+            await session.rollback()
+            return None
+        return existing
+    client = Client(client_id=client_id, registered_by="metadata", secret_hash=None, **values)
+    session.add(client)
+    try:
+        await session.commit()
+    except IntegrityError:
+        # Another request stored it first, having fetched the same document at the same time.
+        await session.rollback()
+        existing = await get_client(session, client_id)
+        return existing if existing is not None and existing.registered_by == "metadata" else None
+    return client
 
 
 async def get_client(session: AsyncSession, client_id: str) -> Client | None:

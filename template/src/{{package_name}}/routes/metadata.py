@@ -64,4 +64,6 @@ def server_metadata(request: Request, issuer: str, settings: Settings) -> dict[s
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": [method for method in AUTH_METHODS if method != "none"],
+        # draft-ietf-oauth-client-id-metadata-document: a client_id may be its metadata document's URL.
+        "client_id_metadata_document_supported": settings.client_metadata_documents,
     }
