@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 JSON = {"Content-Type": "application/json"}
+# The names the server's certificate holds besides 127.0.0.1; the tests make docs.test resolve as they need.
+HOST_NAMES = ("localhost", "docs.test")
 
 
 @dataclass
@@ -37,7 +39,7 @@ class Reply:
 
 
 def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
-    """A CA, and a certificate it signed for 127.0.0.1 and localhost: the CA's file, the certificate's, the key's."""
+    """A CA, and a certificate it signed for 127.0.0.1 and HOST_NAMES: the CA's file, the certificate's, the key's."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test documents CA")])
@@ -55,7 +57,7 @@ def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
-    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    names = [x509.DNSName(name) for name in HOST_NAMES] + [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
     certificate = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
