@@ -31,7 +31,8 @@ class JsonDocument:
 class JsonFetcher:
     """Fetches JSON objects of at most MAX_BYTES, each within TIMEOUT_SECONDS in all, at most
     PER_HOST_PER_MINUTE from one host. Only https, on public addresses; with ALLOW_LOOPBACK (in
-    development) loopback addresses too, over http as well."""
+    development) loopback addresses too, over http as well. Callers that ask for a URL being
+    fetched already share that fetch."""
 
     def __init__(
         self, *, allow_loopback: bool, timeout_seconds: float, per_host_per_minute: int, max_bytes: int
@@ -40,6 +41,7 @@ class JsonFetcher:
         self.timeout_seconds = timeout_seconds
         self.max_bytes = max_bytes
         self.host_limits = HostLimits(per_host_per_minute)
+        self._fetching: dict[str, asyncio.Task[JsonDocument]] = {}
         self._client = httpx.AsyncClient(
             transport=PublicTransport(allow_loopback=allow_loopback, max_connections=MAX_CONNECTIONS),
             follow_redirects=False,
@@ -50,12 +52,29 @@ class JsonFetcher:
         )
 
     async def aclose(self) -> None:
+        for fetching in list(self._fetching.values()):
+            fetching.cancel()
         await self._client.aclose()
 
     async def fetch(self, url: str) -> JsonDocument:
+        """The JSON object at URL; `FetchRefused` when it cannot be had."""
         host = self._checked_host(url)
-        if not self.host_limits.allow(host):
-            raise FetchRefused(f"{host} has been asked too often in the last minute; try again later")
+        fetching = self._fetching.get(url)
+        if fetching is None:
+            if not self.host_limits.allow(host):
+                raise FetchRefused(f"{host} has been asked too often in the last minute; try again later")
+            fetching = asyncio.create_task(self._fetch_in_time(url, host))
+            self._fetching[url] = fetching
+            fetching.add_done_callback(lambda done: self._finished(url, done))
+        # Shielded: a caller that goes away leaves the fetch to the others who wait for it.
+        return await asyncio.shield(fetching)
+
+    def _finished(self, url: str, done: "asyncio.Task[JsonDocument]") -> None:
+        self._fetching.pop(url, None)
+        if not done.cancelled():
+            done.exception()  # each waiter has it; without waiters it is not worth a warning
+
+    async def _fetch_in_time(self, url: str, host: str) -> JsonDocument:
         try:
             async with asyncio.timeout(self.timeout_seconds):
                 return await self._fetch(url)
