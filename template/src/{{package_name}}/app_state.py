@@ -12,6 +12,7 @@ from .accounts.passwords import PasswordHasher
 from .accounts.secret_encryption import SecretBox
 from .config import Settings
 from .mail.outgoing import Outgoing
+from .outbound.json_documents import JsonFetcher
 from .storage.token_store import TokenStore
 from .tokens.id_token_keys import IdTokenKeySet
 from .tokens.id_tokens import IdTokenSigners
@@ -38,6 +39,8 @@ class AppState:
     passwords: PasswordHasher = field(init=False)
     token_store: TokenStore = field(init=False)
     outgoing: Outgoing = field(init=False)
+    # What fetches Client ID Metadata Documents; None while CLIENT_METADATA_DOCUMENTS is off.
+    client_metadata_fetcher: JsonFetcher | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.verified_tokens = VerifiedTokens(clock=self.clock)

@@ -15,6 +15,7 @@ from .accounts.secret_encryption import SecretBox
 from .app_state import app_state
 from .config import Settings, issuer_of
 from .errors import bearer_challenge, insufficient_scope
+from .oauth.client_documents import ClientDocuments
 from .oauth.resource_indicators import Target
 from .oauth.resource_metadata import metadata_url, own_metadata_url
 from .oauth.scopes import SCOPES
@@ -69,6 +70,11 @@ async def get_clock(request: Request) -> Callable[[], float]:
     return app_state(request.app).clock
 
 
+async def get_client_documents(request: Request) -> ClientDocuments:
+    state = app_state(request.app)
+    return ClientDocuments(state.settings, state.client_metadata_fetcher, state.clock)
+
+
 def client_address(request: Request) -> str:
     """The caller's address. uvicorn puts a forwarded one here only when the peer is a trusted
     proxy (FORWARDED_ALLOW_IPS, default 127.0.0.1), so a client cannot choose it."""
@@ -83,6 +89,8 @@ IdTokenSignersDep = Annotated[IdTokenSigners, Depends(get_id_token_signers)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
 SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
+# Finds a request's client: registered, or described by its Client ID Metadata Document.
+ClientDocumentsDep = Annotated[ClientDocuments, Depends(get_client_documents)]
 # What tokens are checked against for expiry and for their keys' retirement.
 ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
 

@@ -16,7 +16,7 @@ from starlette.datastructures import ImmutableMultiDict
 from ..errors import InvalidScope, InvalidTarget, error_description
 from ..storage.models import Client
 from . import pkce, redirect_uris
-from .clients import get_client
+from .client_documents import ClientDocumentRefused, ClientDocuments
 from .resource_indicators import MAX_RESOURCES, Target, settle_scopes, targets_of
 
 # Core §3.1.2.1. `select_account` is read as `login`: the login page is where another account is chosen.
@@ -119,17 +119,21 @@ class ErrorRedirect(Exception):
 async def validate(
     auth: AuthorizationRequest,
     session: AsyncSession,
+    clients: ClientDocuments,
     own_api: Target,
     served: Sequence[Target] = (),
-    *,
-    unused_before: int,
 ) -> ValidRequest:
     """AUTH checked: its client and redirect URI first (`ErrorPage`), then the rest (`ErrorRedirect`).
-    OWN_API is the service's own API, what a request that names no resource is for; SERVED the other
-    resources the service serves itself; a self-registered client last used before UNUSED_BEFORE is unknown."""
+    CLIENTS finds the client, registered or described by a metadata document; OWN_API is the
+    service's own API, what a request that names no resource is for; SERVED the other resources the
+    service serves itself."""
     if {"client_id", "redirect_uri"} & auth.repeated:
         raise ErrorPage("This request names its application or its return address more than once.")
-    client = None if not auth.client_id else await get_client(session, auth.client_id, unused_before=unused_before)
+    try:
+        client = None if not auth.client_id else await clients.client(session, auth.client_id)
+    except ClientDocumentRefused as refused:
+        # The document is unverified: nothing it says, its redirect URIs least of all, is used.
+        raise ErrorPage(f"This application's description cannot be used: {refused}.") from None
     if client is None:
         raise ErrorPage("This application is not registered here.")
     registered = redirect_uris.usable(client.allowed_redirect_uris)

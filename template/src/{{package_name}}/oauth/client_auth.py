@@ -6,19 +6,20 @@ from urllib.parse import unquote_plus
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..app_state import app_state
 from ..errors import InvalidClient, InvalidRequest
 from ..storage.models import Client
-from .clients import get_client, secret_matches, unused_cutoff
+from .client_documents import ClientDocumentRefused, ClientDocuments
+from .clients import secret_matches
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
 
-async def authenticate_client(request: Request, session: AsyncSession) -> Client | None:
+async def authenticate_client(request: Request, session: AsyncSession, clients: ClientDocuments) -> Client | None:
     """The authenticated client, or None when the request names none.
 
     Confidential clients send their secret (Basic, or `client_secret` in the form); public
-    clients send only `client_id`. A confidential client without its secret is refused."""
+    clients send only `client_id`, which may be a metadata document's URL (CLIENTS finds both).
+    A confidential client without its secret is refused."""
     form = await request.form()
     client_id, secret = _basic_credentials(request)
     posted_id, posted_secret = form.get("client_id"), form.get("client_secret")
@@ -32,8 +33,10 @@ async def authenticate_client(request: Request, session: AsyncSession) -> Client
         if secret is not None:
             raise InvalidClient()
         return None
-    state = app_state(request.app)
-    client = await get_client(session, client_id, unused_before=unused_cutoff(state.settings, state.clock()))
+    try:
+        client = await clients.client(session, client_id)
+    except ClientDocumentRefused as refused:
+        raise InvalidClient(f"The client's metadata document cannot be used: {refused}") from None
     if client is None:
         raise InvalidClient()
     if client.is_public:

@@ -9,7 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..config import Settings
 from ..storage.database import can_hold, end_read
@@ -28,6 +30,7 @@ CLIENT_ID_LENGTH = 255
 # client itself (RFC 7591). Only the latter manage themselves, and expire unused.
 OPERATOR = "operator"
 SELF = "self"
+METADATA = "metadata"
 SECONDS_PER_DAY = 86400
 # How stale a self-registered client's last use may be: noted at most once an hour, so a busy
 # client's token requests do not each write its row.
@@ -150,6 +153,37 @@ def _metadata_columns(new_client: NewClient) -> dict[str, Any]:
         "post_logout_redirect_uris": " ".join(new_client.post_logout_redirect_uris),
         "id_token_signed_response_alg": new_client.id_token_signed_response_alg,
     }
+
+
+async def save_metadata_client(
+    session: AsyncSession, client_id: str, new_client: NewClient, fresh_until: int
+) -> Client | None:
+    """Store the public client a metadata document at CLIENT_ID describes, new or changed, taken as
+    fetched until FRESH_UNTIL (unix seconds); None when a client of another kind holds the id."""
+    values = {**_metadata_columns(new_client), "metadata_fresh_until": fresh_until}
+    # Any client of another kind holds the id: none of them expires unused.
+    existing = await get_client(session, client_id, unused_before=0)
+    if existing is not None:
+        if existing.registered_by != METADATA:
+            return None
+        for name, value in values.items():
+            setattr(existing, name, value)
+        try:
+            await session.commit()
+        except StaleDataError:  # deleted meanwhile
+            await session.rollback()
+            return None
+        return existing
+    client = Client(client_id=client_id, registered_by=METADATA, secret_hash=None, **values)
+    session.add(client)
+    try:
+        await session.commit()
+    except IntegrityError:
+        # Another request stored it first, having fetched the same document at the same time.
+        await session.rollback()
+        existing = await get_client(session, client_id, unused_before=0)
+        return existing if existing is not None and existing.registered_by == METADATA else None
+    return client
 
 
 class ClientChangedError(Exception):

@@ -25,9 +25,9 @@ from ..accounts.passwords import PasswordHasher
 from ..accounts.profiles import IDENTITY_SCOPES, shared_claims
 from ..accounts.second_factors import factors_of
 from ..accounts.users import MAX_USERNAME_LENGTH
-from ..app_state import app_state
 from ..config import Settings, issuer_of
 from ..deps import (
+    ClientDocumentsDep,
     IdTokenSignersDep,
     PasswordHasherDep,
     SessionDep,
@@ -45,7 +45,8 @@ from ..oauth.authorization_requests import (
     authorization_query,
     validate,
 )
-from ..oauth.clients import SELF, unused_cutoff
+from ..oauth.client_documents import ClientDocuments, document_host
+from ..oauth.clients import SELF
 from ..oauth.consents import asked_approval, consent_covers, record_consent
 from ..oauth.resource_indicators import Target, grantable_by_user, own_api, served_here
 from ..oauth.scopes import SCOPES
@@ -75,21 +76,31 @@ class ConsentDecision:
 
 @router.get("/authorize", name="authorize")
 async def authorize(
-    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, signers: IdTokenSignersDep
+    request: Request,
+    session: SessionDep,
+    clients: ClientDocumentsDep,
+    store: TokenStoreDep,
+    settings: SettingsDep,
+    signers: IdTokenSignersDep,
 ) -> Response:
     auth = AuthorizationRequest.from_mapping(request.query_params, from_client=True)
-    answer = _respond(request, auth, session, store, settings, signers, decision=None)
+    answer = _respond(request, auth, session, clients, store, settings, signers, decision=None)
     return await _answered(request, settings, auth, answer)
 
 
 @router.post("/authorize")
 async def decide(
-    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, signers: IdTokenSignersDep
+    request: Request,
+    session: SessionDep,
+    clients: ClientDocumentsDep,
+    store: TokenStoreDep,
+    settings: SettingsDep,
+    signers: IdTokenSignersDep,
 ) -> Response:
     """The consent form: approve or deny, and maybe remember the decision."""
     form = await checked_form(request, settings)
     auth = AuthorizationRequest.from_mapping(form)
-    answer = _respond(request, auth, session, store, settings, signers, ConsentDecision.from_form(form))
+    answer = _respond(request, auth, session, clients, store, settings, signers, ConsentDecision.from_form(form))
     return await _answered(request, settings, auth, answer)
 
 
@@ -97,6 +108,7 @@ async def decide(
 async def login(
     request: Request,
     session: SessionDep,
+    clients: ClientDocumentsDep,
     store: TokenStoreDep,
     settings: SettingsDep,
     passwords: PasswordHasherDep,
@@ -104,7 +116,7 @@ async def login(
 ) -> Response:
     form = await checked_form(request, settings)
     auth = AuthorizationRequest.from_mapping(form)
-    answer = _sign_in(request, form, auth, session, store, settings, passwords, signers)
+    answer = _sign_in(request, form, auth, session, clients, store, settings, passwords, signers)
     return await _answered(request, settings, auth, answer)
 
 
@@ -137,6 +149,7 @@ async def _respond(
     request: Request,
     auth: AuthorizationRequest,
     session: AsyncSession,
+    clients: ClientDocuments,
     store: TokenStore,
     settings: Settings,
     signers: IdTokenSigners,
@@ -144,9 +157,7 @@ async def _respond(
 ) -> Response:
     """The login page, the consent page, or the redirect with a code; DECISION is the consent page's answer."""
     own = _own_api(request, settings)
-    valid = await validate(
-        auth, session, own, _served(request, settings), unused_before=_unused_before(request, settings)
-    )
+    valid = await validate(auth, session, clients, own, _served(request, settings))
     signed_in = await signed_in_user(session, store, settings, request)
     if signed_in is None or _must_sign_in(request, settings, signers, auth, valid, *signed_in):
         if "none" in valid.prompts:
@@ -179,25 +190,19 @@ async def _respond(
     return _redirect(request, settings, valid.redirect_uri, auth.state, code=code)
 
 
-def _unused_before(request: Request, settings: Settings) -> int:
-    return unused_cutoff(settings, app_state(request.app).clock())
-
-
 async def _sign_in(
     request: Request,
     form: FormData,
     auth: AuthorizationRequest,
     session: AsyncSession,
+    clients: ClientDocuments,
     store: TokenStore,
     settings: Settings,
     passwords: PasswordHasher,
     signers: IdTokenSigners,
 ) -> Response:
     """Sign the user in and go on with the authorization request; the login page again if that fails."""
-    own = _own_api(request, settings)
-    valid = await validate(
-        auth, session, own, _served(request, settings), unused_before=_unused_before(request, settings)
-    )
+    valid = await validate(auth, session, clients, _own_api(request, settings), _served(request, settings))
     username, password = form_text(form.get("username")) or "", form_text(form.get("password")) or ""
     try:
         user = await password_sign_in(request, session, store, settings, passwords, username, password)
@@ -321,6 +326,8 @@ def _consent_page(
         # where the browser goes back to, which the client cannot choose to be another's.
         "self_registered": valid.client.registered_by == SELF,
         "return_host": urlsplit(valid.redirect_uri).netloc,
+        # A metadata document's client named itself too: the page says where its description came from.
+        "document_host": document_host(valid.client),
         "scopes": described,
         "username": user.username,
         # Named only when the request names resources: the own API alone is what the page always meant.

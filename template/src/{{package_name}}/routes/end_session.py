@@ -15,10 +15,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import ImmutableMultiDict
 
-from ..app_state import app_state
 from ..config import Settings, issuer_of
-from ..deps import IdTokenSignersDep, SessionDep, SettingsDep, TokenStoreDep
-from ..oauth.clients import get_client, unused_cutoff
+from ..deps import ClientDocumentsDep, IdTokenSignersDep, SessionDep, SettingsDep, TokenStoreDep
+from ..oauth.client_documents import ClientDocumentRefused, ClientDocuments
+from ..storage.models import Client
 from ..storage.token_store import TokenStore
 from ..tokens.id_tokens import IdTokenSigners, verified_hint
 from ..web.pages import PAGE_HEADERS, checked_form, error_page, form_text, page, templates
@@ -32,14 +32,24 @@ PARAMETERS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state")
 
 @router.get("/end-session", name="end_session")
 async def end_session_by_get(
-    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, signers: IdTokenSignersDep
+    request: Request,
+    session: SessionDep,
+    clients: ClientDocumentsDep,
+    store: TokenStoreDep,
+    settings: SettingsDep,
+    signers: IdTokenSignersDep,
 ) -> Response:
-    return await _sign_out(request, request.query_params, session, store, settings, signers)
+    return await _sign_out(request, request.query_params, session, clients, store, settings, signers)
 
 
 @router.post("/end-session")
 async def end_session_by_post(
-    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep, signers: IdTokenSignersDep
+    request: Request,
+    session: SessionDep,
+    clients: ClientDocumentsDep,
+    store: TokenStoreDep,
+    settings: SettingsDep,
+    signers: IdTokenSignersDep,
 ) -> Response:
     form = await request.form()
     if form.get("confirm") == "yes":
@@ -47,14 +57,15 @@ async def end_session_by_post(
         # a sign-in (signed out already, in another tab or by a second click) there is nothing to end.
         if holds_sign_in(settings, request):
             form = await checked_form(request, settings)
-        return await _sign_out(request, form, session, store, settings, signers, confirmed=True)
-    return await _sign_out(request, form, session, store, settings, signers)
+        return await _sign_out(request, form, session, clients, store, settings, signers, confirmed=True)
+    return await _sign_out(request, form, session, clients, store, settings, signers)
 
 
 async def _sign_out(
     request: Request,
     values: ImmutableMultiDict[str, object],
     session: AsyncSession,
+    clients: ClientDocuments,
     store: TokenStore,
     settings: Settings,
     signers: IdTokenSigners,
@@ -76,10 +87,7 @@ async def _sign_out(
         asked = {name: value for name, value in given.items() if value is not None}
         return page(request, settings, "confirm_sign_out.html", {"parameters": asked})
     uri = given["post_logout_redirect_uri"]
-    unused_before = unused_cutoff(settings, app_state(request.app).clock())
-    client = (
-        None if client_id is None or uri is None else await get_client(session, client_id, unused_before=unused_before)
-    )
+    client = None if client_id is None or uri is None else await _client(session, clients, client_id)
     response: Response
     if client is not None and uri in client.allowed_post_logout_redirect_uris:
         state = given["state"]
@@ -91,6 +99,15 @@ async def _sign_out(
     await end_sign_in(store, settings, request, response)
     await end_waiting_sign_in(store, settings, request, response)
     return response
+
+
+async def _client(session: AsyncSession, clients: ClientDocuments, client_id: str) -> Client | None:
+    """The client, registered or described by its metadata document; None too when that document
+    cannot be used, and then the user sees the signed-out page instead of going back."""
+    try:
+        return await clients.client(session, client_id)
+    except ClientDocumentRefused:
+        return None
 
 
 async def _hint_names_the_signed_in_user(

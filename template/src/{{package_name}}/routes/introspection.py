@@ -14,6 +14,7 @@ from ..accounts.users import grant_holder
 from ..deps import ClockDep, IssuerDep, KeysDep, SessionDep, SettingsDep, TokenStoreDep
 from ..errors import NO_STORE, InvalidClient, InvalidRequest
 from ..oauth.client_auth import authenticate_client
+from ..oauth.client_documents import ClientDocuments
 from ..tokens.access_tokens import InvalidTokenError, verify_access_token
 from ..tokens.refresh_tokens import find_refresh_token
 from ..tokens.revocation import grant_is_revoked, is_revoked
@@ -38,7 +39,8 @@ async def introspect(
     """Whether a token is active, and what it grants. Inactive, unknown and foreign tokens (those of
     other clients, unless this one may introspect every token) all get exactly `{"active": false}`,
     so the answer reveals nothing about them."""
-    client = await authenticate_client(request, session)
+    # Only confidential clients introspect: a metadata document's client_id is never fetched here.
+    client = await authenticate_client(request, session, ClientDocuments(settings, fetcher=None))
     if client is None or client.is_public:
         raise InvalidClient()
     if not token:

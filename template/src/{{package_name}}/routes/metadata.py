@@ -64,6 +64,8 @@ def server_metadata(request: Request, issuer: str, settings: Settings) -> dict[s
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": [method for method in AUTH_METHODS if method != "none"],
+        # draft-ietf-oauth-client-id-metadata-document: a client_id may be its metadata document's URL.
+        "client_id_metadata_document_supported": settings.client_metadata_documents,
     }
     if settings.client_registration_policy != "off":
         # RFC 7591 §3: where clients register themselves; served only then.

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 
-from ..deps import ClockDep, IssuerDep, KeysDep, SessionDep, SettingsDep, TokenStoreDep
+from ..deps import ClientDocumentsDep, ClockDep, IssuerDep, KeysDep, SessionDep, SettingsDep, TokenStoreDep
 from ..errors import NO_STORE, InvalidRequest
 from ..oauth.client_auth import authenticate_client
 from ..oauth.grants import FIRST_PARTY_CLIENT_ID
@@ -19,6 +19,7 @@ router = APIRouter(tags=["oauth2"])
 async def revoke(
     request: Request,
     session: SessionDep,
+    clients: ClientDocumentsDep,
     store: TokenStoreDep,
     settings: SettingsDep,
     keys: KeysDep,
@@ -33,7 +34,7 @@ async def revoke(
     without a registered client (the password grant's simple flow) are revoked without one.
     Another client's token is left alone, with the same 200, so the answer reveals nothing.
     """
-    client = await authenticate_client(request, session)
+    client = await authenticate_client(request, session, clients)
     if not token:
         raise InvalidRequest("token is required")
     holder = FIRST_PARTY_CLIENT_ID if client is None else client.client_id

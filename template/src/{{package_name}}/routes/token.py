@@ -16,6 +16,7 @@ from ..accounts.users import get_user
 from ..config import Settings
 from ..deps import (
     AudienceDep,
+    ClientDocumentsDep,
     ClockDep,
     IdTokenSignersDep,
     IssuerDep,
@@ -58,6 +59,7 @@ async def token(
     request: Request,
     form: Annotated[TokenForm, Form()],
     session: SessionDep,
+    clients: ClientDocumentsDep,
     store: TokenStoreDep,
     settings: SettingsDep,
     keys: KeysDep,
@@ -74,7 +76,7 @@ async def token(
     as it can, further password logins get `503` with `Retry-After` at once.
     """
     await _refuse_repeated_parameters(request)
-    client = await authenticate_client(request, session)
+    client = await authenticate_client(request, session, clients)
     exchange = _exchange(form.grant_type, settings)
     token_request = TokenRequest(form, client, client_address(request))
     own = own_api(audience, settings.realm)
