@@ -24,6 +24,7 @@ from .clients import (
     METADATA,
     RESOURCE_SCOPES,
     NewClient,
+    delete_unused_clients,
     get_client,
     save_metadata_client,
     unused_cutoff,
@@ -36,6 +37,8 @@ MAX_DOCUMENT_BYTES = 16 * 1024
 # The grants a client without a secret may use here.
 DOCUMENT_GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})
 MAX_URIS = 20
+# Unused clients deleted each time a document not seen before is stored, at most: as a registration does.
+UNUSED_CLIENTS_PER_NEW_DOCUMENT = 100
 
 
 class ClientDocumentRefused(Exception):
@@ -151,6 +154,10 @@ class ClientDocuments:
         except FetchRefused as refused:
             raise ClientDocumentRefused(str(refused)) from None
         new_client = await _new_client(session, client_id, document.content)
+        if client is None:
+            # Anyone may name a document of theirs: its row, like a registration's, goes when unused.
+            cutoff = unused_cutoff(self.settings, self.clock())
+            await delete_unused_clients(session, cutoff, UNUSED_CLIENTS_PER_NEW_DOCUMENT)
         saved = await save_metadata_client(session, client_id, new_client, self._fresh_until(document))
         if saved is None:
             raise ClientDocumentRefused("another client holds its client_id")
