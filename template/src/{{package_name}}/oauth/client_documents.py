@@ -84,7 +84,10 @@ def is_document_url(client_id: str) -> bool:
 
 def document_host(client: Client) -> str | None:
     """The host whose document describes CLIENT, unverified by the operator; None for a registered client."""
-    return urlsplit(client.client_id).hostname if client.registered_by == METADATA else None
+    if client.registered_by != METADATA:
+        return None
+    host = urlsplit(client.client_id).hostname
+    return None if host is None else redirect_uris.shown_host(host)
 
 
 def url_problem(client_id: str, *, allow_loopback_http: bool) -> str | None:
@@ -188,7 +191,7 @@ async def _new_client(session: AsyncSession, client_id: str, content: dict[str, 
         )
         return NewClient.model_validate(
             {
-                "name": document.client_name or urlsplit(client_id).hostname,
+                "name": document.client_name or redirect_uris.shown_host(urlsplit(client_id).hostname or ""),
                 "public": True,
                 "redirect_uris": document.redirect_uris,
                 "post_logout_redirect_uris": document.post_logout_redirect_uris,
