@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..config import LOOPBACK_HOSTS, Settings
-from ..outbound.json_documents import FetchRefused, JsonDocument, JsonFetcher
+from ..outbound.json_documents import FetchRefused, HostBusy, JsonDocument, JsonFetcher
 from ..storage.models import Client
 from . import redirect_uris
 from .clients import (
@@ -154,6 +154,12 @@ class ClientDocuments:
             raise ClientDocumentRefused(f"its client_id {problem}")
         try:
             document = await self.fetcher.fetch(client_id)
+        except HostBusy:
+            if client is None:
+                raise ClientDocumentRefused("its host has been asked too often; try again later") from None
+            # Anyone may ask for documents on a client's host until its limit is reached: the copy
+            # stored last is used meanwhile, or anyone could lock a client out by asking.
+            return client
         except FetchRefused as refused:
             raise ClientDocumentRefused(str(refused)) from None
         new_client = await _new_client(session, client_id, document.content)
