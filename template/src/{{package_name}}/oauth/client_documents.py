@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..config import LOOPBACK_HOSTS, Settings
-from ..outbound.json_documents import FetchRefused, JsonDocument, JsonFetcher
+from ..outbound.json_documents import FetchRefused, HostBusy, JsonDocument, JsonFetcher
 from ..storage.models import Client
 from . import redirect_uris
 from .clients import (
@@ -24,6 +24,7 @@ from .clients import (
     METADATA,
     RESOURCE_SCOPES,
     NewClient,
+    delete_unused_clients,
     get_client,
     save_metadata_client,
     unused_cutoff,
@@ -36,6 +37,8 @@ MAX_DOCUMENT_BYTES = 16 * 1024
 # The grants a client without a secret may use here.
 DOCUMENT_GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})
 MAX_URIS = 20
+# Unused clients deleted each time a document not seen before is stored, at most: as a registration does.
+UNUSED_CLIENTS_PER_NEW_DOCUMENT = 100
 
 
 class ClientDocumentRefused(Exception):
@@ -81,7 +84,10 @@ def is_document_url(client_id: str) -> bool:
 
 def document_host(client: Client) -> str | None:
     """The host whose document describes CLIENT, unverified by the operator; None for a registered client."""
-    return urlsplit(client.client_id).hostname if client.registered_by == METADATA else None
+    if client.registered_by != METADATA:
+        return None
+    host = urlsplit(client.client_id).hostname
+    return None if host is None else redirect_uris.shown_host(host)
 
 
 def url_problem(client_id: str, *, allow_loopback_http: bool) -> str | None:
@@ -148,9 +154,19 @@ class ClientDocuments:
             raise ClientDocumentRefused(f"its client_id {problem}")
         try:
             document = await self.fetcher.fetch(client_id)
+        except HostBusy:
+            if client is None:
+                raise ClientDocumentRefused("its host has been asked too often; try again later") from None
+            # Anyone may ask for documents on a client's host until its limit is reached: the copy
+            # stored last is used meanwhile, or anyone could lock a client out by asking.
+            return client
         except FetchRefused as refused:
             raise ClientDocumentRefused(str(refused)) from None
         new_client = await _new_client(session, client_id, document.content)
+        if client is None:
+            # Anyone may name a document of theirs: its row, like a registration's, goes when unused.
+            cutoff = unused_cutoff(self.settings, self.clock())
+            await delete_unused_clients(session, cutoff, UNUSED_CLIENTS_PER_NEW_DOCUMENT)
         saved = await save_metadata_client(session, client_id, new_client, self._fresh_until(document))
         if saved is None:
             raise ClientDocumentRefused("another client holds its client_id")
@@ -181,7 +197,7 @@ async def _new_client(session: AsyncSession, client_id: str, content: dict[str, 
         )
         return NewClient.model_validate(
             {
-                "name": document.client_name or urlsplit(client_id).hostname,
+                "name": document.client_name or redirect_uris.shown_host(urlsplit(client_id).hostname or ""),
                 "public": True,
                 "redirect_uris": document.redirect_uris,
                 "post_logout_redirect_uris": document.post_logout_redirect_uris,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -238,17 +238,27 @@ def is_unused(client: Client, unused_before: int) -> bool:
 
 
 async def delete_unused_clients(session: AsyncSession, unused_before: int, limit: int) -> int:
-    """Delete up to LIMIT self-registered clients last used before UNUSED_BEFORE; how many went.
-    Their refresh tokens stop working with them: no unknown client authenticates."""
-    stale = (Client.registered_by == SELF, Client.last_used_at < unused_before)
-    chosen = list(await session.scalars(select(Client.client_id).where(*stale).limit(limit)))
+    """Delete up to LIMIT clients unused since UNUSED_BEFORE; how many went: self-registered ones last
+    used before, and those of metadata documents stale since before (a document in use is fetched
+    again once stale, so it is stale for long only when unused). Their refresh tokens stop working
+    with them: no unknown client authenticates."""
+    stale = _unused(unused_before)
+    chosen = list(await session.scalars(select(Client.client_id).where(stale).limit(limit)))
     if not chosen:
         await end_read(session)
         return 0
     # Checked again as they go: one used meanwhile stays.
-    deleted = await session.execute(delete(Client).where(Client.client_id.in_(chosen), *stale))
+    deleted = await session.execute(delete(Client).where(Client.client_id.in_(chosen), stale))
     await session.commit()
     return int(getattr(deleted, "rowcount", 0))
+
+
+def _unused(unused_before: int) -> ColumnElement[bool]:
+    # Without this, anyone could store a client row per document URL of theirs, never deleted.
+    return or_(
+        and_(Client.registered_by == SELF, Client.last_used_at < unused_before),
+        and_(Client.registered_by == METADATA, Client.metadata_fresh_until < unused_before),
+    )
 
 
 async def note_client_use(session: AsyncSession, client: Client, now: int) -> None:

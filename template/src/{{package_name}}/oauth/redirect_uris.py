@@ -30,6 +30,18 @@ def problem(uri: str) -> str | None:
     return None
 
 
+def shown_host(netloc: str) -> str:
+    """NETLOC as a page shows it to a user: an international host name in its xn-- form, as a browser
+    shows one that mixes scripts, so that a look-alike (app.example with a Cyrillic a, U+0430) shows as the
+    other name it is."""
+    if netloc.isascii():
+        return netloc
+    try:
+        return netloc.encode("idna").decode("ascii")
+    except UnicodeError:
+        return netloc.encode("ascii", "backslashreplace").decode("ascii")
+
+
 def usable(registered: Iterable[str]) -> list[str]:
     """The registered URIs that are valid today (clients registered before a rule was added keep the rest)."""
     return [uri for uri in registered if problem(uri) is None]

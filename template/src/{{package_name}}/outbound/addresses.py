@@ -31,6 +31,10 @@ def refusal(address: str, *, allow_loopback: bool = False) -> str | None:
         return "is not a unicast address"
     if ip.is_private or ip in SHARED_ADDRESS_SPACE or not ip.is_global:
         return "is a private address"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local:
+        # fec0::/10, deprecated (RFC 3879) yet still some networks' internal addresses, and not
+        # `is_private` to the ipaddress module: global by its account, private in fact.
+        return "is a private address"
     return None
 
 

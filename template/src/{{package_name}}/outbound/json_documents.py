@@ -21,6 +21,10 @@ class FetchRefused(Exception):
     """The document cannot be had, or is no JSON object; the message says why, in words a user can read."""
 
 
+class HostBusy(FetchRefused):
+    """The host was asked as often as it may be this minute: nothing was asked of it."""
+
+
 @dataclass(frozen=True, slots=True)
 class JsonDocument:
     content: dict[str, Any]
@@ -62,7 +66,7 @@ class JsonFetcher:
         fetching = self._fetching.get(url)
         if fetching is None:
             if not self.host_limits.allow(host):
-                raise FetchRefused(f"{host} has been asked too often in the last minute; try again later")
+                raise HostBusy(f"{host} has been asked too often in the last minute; try again later")
             fetching = asyncio.create_task(self._fetch_in_time(url, host))
             self._fetching[url] = fetching
             fetching.add_done_callback(lambda done: self._finished(url, done))

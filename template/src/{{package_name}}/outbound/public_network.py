@@ -4,11 +4,19 @@ to a checked address, so no DNS answer given between the check and the connectio
 import asyncio
 import socket
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import httpcore
 import httpx
 
 from .addresses import refusal
+
+# Host names resolved at once, at most. A name server that never answers holds a thread for its own
+# timeout, long past the request's: these threads are the outbound requests' own, so such a server
+# slows other outbound requests alone, never what runs in the loop's default executor (mail, files,
+# the database driver's and the mail client's own host resolution).
+RESOLVER_THREADS = 8
 
 
 class RefusedAddress(httpcore.ConnectError):
@@ -24,6 +32,11 @@ class PublicNetwork(httpcore.AsyncNetworkBackend):
     def __init__(self, *, allow_loopback: bool) -> None:
         self.allow_loopback = allow_loopback
         self._network = httpcore.AnyIOBackend()
+        self._resolver = ThreadPoolExecutor(max_workers=RESOLVER_THREADS, thread_name_prefix="outbound-resolver")
+
+    def close(self) -> None:
+        """Let the resolver's threads go; one still waiting for a name server ends when it answers."""
+        self._resolver.shutdown(wait=False, cancel_futures=True)
 
     async def connect_tcp(
         self,
@@ -46,9 +59,11 @@ class PublicNetwork(httpcore.AsyncNetworkBackend):
         """HOST's addresses, each one allowed: one that is not refuses the host, whatever the others."""
         loop = asyncio.get_running_loop()
         try:
-            # getaddrinfo blocks; the loop runs it in a worker thread.
-            found = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-        except (OSError, UnicodeError) as exc:
+            # getaddrinfo blocks: it runs in a thread of the resolver's own.
+            resolve = partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+            found = await loop.run_in_executor(self._resolver, resolve)
+        # RuntimeError: the resolver is shut down, the fetcher closing.
+        except (OSError, UnicodeError, RuntimeError) as exc:
             raise httpcore.ConnectError(f"{host} cannot be resolved") from exc
         addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
         if not addresses:
@@ -81,9 +96,14 @@ class PublicTransport(httpx.AsyncHTTPTransport):
         # httpx offers no way to choose the network under its transport; its pool is replaced by one
         # made as httpx makes it, on the checked network. A connection is never reused, so every
         # request resolves and checks its host again.
+        self._network = PublicNetwork(allow_loopback=allow_loopback)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=context,
             max_connections=max_connections,
             max_keepalive_connections=0,
-            network_backend=PublicNetwork(allow_loopback=allow_loopback),
+            network_backend=self._network,
         )
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        self._network.close()

@@ -35,6 +35,7 @@ from ..deps import (
     TokenStoreDep,
     audience_of,
 )
+from ..oauth import redirect_uris
 from ..oauth.authorization_codes import create_code
 from ..oauth.authorization_requests import (
     REAUTHENTICATE,
@@ -325,7 +326,7 @@ def _consent_page(
         # A self-registered client's name is its own claim (RFC 7591 §5): the page says so, and names
         # where the browser goes back to, which the client cannot choose to be another's.
         "self_registered": valid.client.registered_by == SELF,
-        "return_host": urlsplit(valid.redirect_uri).netloc,
+        "return_host": redirect_uris.shown_host(urlsplit(valid.redirect_uri).netloc),
         # A metadata document's client named itself too: the page says where its description came from.
         "document_host": document_host(valid.client),
         "scopes": described,

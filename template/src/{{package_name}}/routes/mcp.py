@@ -16,6 +16,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..app_state import app_state
@@ -26,6 +27,9 @@ from .mcp_tools import CALLER, build_server
 
 # Tool arguments are small: a larger body is refused before the SDK reads it.
 MAX_BODY_BYTES = 256 * 1024
+# A stateless server that answers in JSON never speaks first: it offers no stream of its own (GET),
+# which MCP's Streamable HTTP transport lets it refuse with 405.
+NO_STREAM = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "This server offers no SSE stream"}}
 # Without ISSUER (development only), the hosts a browser on this machine reaches the service by.
 LOOPBACK_HOSTS = ["127.0.0.1", "127.0.0.1:*", "localhost", "localhost:*", "[::1]", "[::1]:*"]
 LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
@@ -63,6 +67,11 @@ class McpEndpoint:
         access = await verified_access_token(request, bearer_token(request), resource)
         if self._transport is None:
             raise RuntimeError("The MCP endpoint is called outside the application's lifespan")
+        if request.method == "GET":
+            # The SDK would hold the stream open, with nothing ever to send on it, for as long as the
+            # client waits: a connection and a task held for each GET, past the token's expiry.
+            await JSONResponse(NO_STREAM, status_code=405, headers={"Allow": "POST"})(scope, receive, send)
+            return
         reset = CALLER.set(access)
         try:
             await self._transport(scope, receive, send)
