@@ -43,6 +43,20 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["COPIER_SETTINGS_PATH"] = str(_home / "copier-settings.yml")
 
 
+# The tests that run a generated project's whole suite or build an image, minutes each: run first, so that
+# the other tests fill in around them and no worker is left alone with one of them at the end.
+LONGEST = (
+    "tests/test_storage.py::test_own_test_suite_passes_against_the_real_server",
+    "tests/test_generated_project.py::test_own_test_suite_passes",
+    "tests/test_generated_project.py::test_readme_commands_install_run_and_test_in_a_fresh_venv",
+    "tests/test_container.py::",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST))
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     for name, value in _saved.items():
         if value is None:
