@@ -29,7 +29,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 from playwright.sync_api import Page, expect
 
-from .support.browser import hidden_fields
+from .support.browser import hidden_fields, serving
 from .support.services import PACKAGE, PASSWORD, USERNAME, password_token, run_module, running_service
 
 # Never contacted: the browser step stops at the redirect, whose query holds the code.
@@ -94,14 +94,8 @@ def metadata_host(authority: trustme.CA) -> Iterator[tuple[str, dict[str, bytes]
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     authority.issue_cert("localhost", "127.0.0.1").configure_cert(context)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield f"https://localhost:{server.server_port}", documents
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture(scope="module")

@@ -79,11 +79,17 @@ def callback_server() -> Iterator[tuple[str, list[str]]]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Callback)
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Callback)) as server:
+        yield f"http://127.0.0.1:{server.server_port}/callback", queries
+
+
+@contextmanager
+def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
+    """SERVER answering in a thread of its own, until the block ends."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/callback", queries
+        yield server
     finally:
         server.shutdown()
         server.server_close()
