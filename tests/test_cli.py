@@ -206,7 +206,11 @@ def test_no_terminal_and_missing_answers_names_them(tmp_path: Path) -> None:
     code, _, err = oauthgen("new", str(tmp_path / "demo"), *[arg for pair in given for arg in ("-d", pair)])
 
     assert code == 2
-    missing = [key for key, spec in QUESTIONS.items() if asked(spec) and key not in ("description", "author_name")]
+    missing = [
+        key
+        for key, spec in QUESTIONS.items()
+        if asked(spec, "authorization-server") and key not in ("description", "author_name")
+    ]
     assert err.strip() == f"error: no terminal to ask for {', '.join(missing)}: pass --defaults or -d KEY=VALUE"
     assert list(tmp_path.iterdir()) == []
 

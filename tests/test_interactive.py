@@ -24,6 +24,7 @@ def test_prompts_are_answered_at_a_terminal(tmp_path: Path) -> None:
         child.expect_exact(prompts[key])
         child.send(keys)
 
+    answer("kind", "\r")  # authorization-server
     answer("project_name", CLEAR_LINE + "Pty Service\r")
     answer("package_name", "\r")  # derived: pty_service
     answer("description", CLEAR_LINE + "Typed at a terminal\r")

@@ -4,7 +4,7 @@ Copier can only update a project from a git template whose tags name its version
 checkout of oauthgen may carry no tags at all. So the versions are read from history: a
 version is released at the last first-parent commit whose ``pyproject.toml`` carries it
 (the next commit bumps the version). The bundle holds one commit per version with just
-``copier.yml``, ``template/`` and ``migrations/`` (the scripts copier.yml's ``_migrations`` run);
+``copier.yml``, ``template/``, ``resource-server/`` and ``migrations/`` (the scripts copier.yml's ``_migrations`` run);
 the current version is taken from the working tree, so what a build ships is what it tests.
 
 Standard library and `packaging` only: the wheel build hook imports this module from the
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-TEMPLATE_PATHS = ("copier.yml", "template", "migrations")  # what a template version is made of
+TEMPLATE_PATHS = ("copier.yml", "template", "resource-server", "migrations")  # what a template version is made of
 REQUIRED_PATHS = ("copier.yml", "template")  # what every version has; early ones had no migrations
 WORKING_TREE = "WORKING-TREE"
 # Variables that point git at another repository than the folder it runs in (git sets some for its

@@ -30,6 +30,8 @@ ANSWERS = "Answers"
 MAIN_OPTIONS = "Main options (see `oauthgen options`)"
 # The question of copier.yml each main option answers.
 FLAGS = {
+    "kind": "--kind",
+    "issuer_preset": "--issuer-preset",
     "jwt_algorithm": "--algorithm",
     "storage": "--storage",
     "token_store": "--token-store",
@@ -130,6 +132,10 @@ DataFile = Annotated[
     Path | None,
     typer.Option("--data-file", metavar="FILE", help="YAML file of KEY: VALUE answers.", rich_help_panel=ANSWERS),
 ]
+Kind = Annotated[str | None, _main_option("kind", "KIND", "What to generate")]
+IssuerPreset = Annotated[
+    str | None, _main_option("issuer_preset", "PRESET", "Resource server: who issues its tokens")
+]
 Algorithm = Annotated[str | None, _main_option("jwt_algorithm", "ALG", "JWT signing algorithm")]
 Storage = Annotated[str | None, _main_option("storage", "DB", "Database for users")]
 TokenStore = Annotated[str | None, _main_option("token_store", "STORE", "Where token state lives")]
@@ -144,6 +150,8 @@ RefreshDays = Annotated[
 def _given_answers(
     data_file: Path | None,
     data: list[str] | None,
+    kind: str | None,
+    issuer_preset: str | None,
     algorithm: str | None,
     storage: str | None,
     token_store: str | None,
@@ -155,6 +163,8 @@ def _given_answers(
     from .questions import parse_pairs, read_data_file
 
     typed = {
+        "kind": kind,
+        "issuer_preset": issuer_preset,
         "jwt_algorithm": algorithm,
         "storage": storage,
         "token_store": token_store,
@@ -185,6 +195,8 @@ def new(
     ] = False,
     data: Data = None,
     data_file: DataFile = None,
+    kind: Kind = None,
+    issuer_preset: IssuerPreset = None,
     algorithm: Algorithm = None,
     storage: Storage = None,
     token_store: TokenStore = None,
@@ -201,7 +213,9 @@ def new(
     from .report import show_generated
 
     with _reported(NOTHING_WRITTEN):
-        answers, names = _given_answers(data_file, data, algorithm, storage, token_store, access_minutes, refresh_days)
+        answers, names = _given_answers(
+            data_file, data, kind, issuer_preset, algorithm, storage, token_store, access_minutes, refresh_days
+        )
     with _reported(NOTHING_WRITTEN, names):
         generated = generate(dest, answers, defaults=defaults, force=force, repository=not no_git)
     show_generated(generated, tree=tree)
@@ -212,6 +226,8 @@ def update(
     path: Annotated[Path, typer.Argument(metavar="PROJECT", help="The project to update.")] = Path(),
     data: Data = None,
     data_file: DataFile = None,
+    kind: Kind = None,
+    issuer_preset: IssuerPreset = None,
     algorithm: Algorithm = None,
     storage: Storage = None,
     token_store: TokenStore = None,
@@ -223,7 +239,9 @@ def update(
     from .update import update as run_update
 
     with _reported(NOTHING_WRITTEN):
-        answers, names = _given_answers(data_file, data, algorithm, storage, token_store, access_minutes, refresh_days)
+        answers, names = _given_answers(
+            data_file, data, kind, issuer_preset, algorithm, storage, token_store, access_minutes, refresh_days
+        )
     with _reported(HALF_UPDATED, names):
         updated = run_update(path, answers)
     show_updated(updated)

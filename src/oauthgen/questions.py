@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -12,6 +13,10 @@ import yaml
 from .errors import AnswerProblem, UsageProblem
 from .template_store import copier_yml
 
+KIND = "kind"
+# How copier.yml asks a question of one kind of project only: `when: "{{ kind == 'resource-server' }}"`.
+_ONE_KIND = re.compile(r"^\{\{\s*kind\s*==\s*'(?P<kind>[a-z-]+)'\s*\}\}$")
+
 
 @dataclass(frozen=True)
 class Question:
@@ -20,6 +25,10 @@ class Question:
     help: str
     default: Any
     choices: tuple[str, ...]
+    kinds: tuple[str, ...]  # the kinds of project it is asked for; empty: every kind
+
+    def asked_for(self, kind: str) -> bool:
+        return not self.kinds or kind in self.kinds
 
     @property
     def derived(self) -> bool:
@@ -33,6 +42,7 @@ class Question:
             "default": None if self.derived else self.default,
             "derived": self.derived,
             "choices": list(self.choices),
+            "kinds": list(self.kinds),
         }
 
 
@@ -46,6 +56,10 @@ def questions(path: Path | None = None) -> tuple[Question, ...]:
     for key, spec in config.items():
         if key.startswith("_") or not isinstance(spec, dict) or spec.get("when") is False:
             continue
+        when = spec.get("when")
+        one_kind = _ONE_KIND.match(when) if isinstance(when, str) else None
+        if when is not None and one_kind is None:
+            raise ValueError(f"copier.yml: {key}: `when` must be false or name one kind, not {when!r}")
         found.append(
             Question(
                 key=key,
@@ -53,6 +67,7 @@ def questions(path: Path | None = None) -> tuple[Question, ...]:
                 help=str(spec.get("help", "")),
                 default=spec.get("default"),
                 choices=tuple(str(choice) for choice in spec.get("choices", ())),
+                kinds=(one_kind["kind"],) if one_kind else (),
             )
         )
     return tuple(found)
@@ -66,13 +81,30 @@ def choices_of(key: str) -> tuple[str, ...]:
     return question(key).choices
 
 
-def check_answers(data: dict[str, Any]) -> None:
-    """What Copier cannot say well: it drops unknown keys silently, and a non-number for an
-    int question fails without naming the question. Every other rule is copier.yml's."""
+def kind_of(data: dict[str, Any]) -> str:
+    """The kind of project DATA describes: its answer, or the question's default."""
+    return str(data.get(KIND, question(KIND).default))
+
+
+def asked(kind: str) -> tuple[Question, ...]:
+    """The questions a project of KIND answers."""
+    return tuple(question for question in questions() if question.asked_for(kind))
+
+
+def check_answers(data: dict[str, Any], kind: str | None = None) -> None:
+    """What Copier cannot say well: it drops unknown keys silently (and the answers to questions of
+    another kind of project), and a non-number for an int question fails without naming the question.
+    Every other rule is copier.yml's. KIND is the project's when it has one already (an update)."""
     known = {question.key: question for question in questions()}
+    kind = kind or kind_of(data)
+    if kind not in known[KIND].choices:
+        raise AnswerProblem(KIND, f"{kind!r} is not one of {', '.join(known[KIND].choices)}")
     for key, value in data.items():
         if key not in known:
             raise AnswerProblem(key, "unknown option (run `oauthgen options` to list them)")
+        if not known[key].asked_for(kind):
+            only = " and ".join(known[key].kinds)
+            raise AnswerProblem(key, f"asked only of {only} projects, not of {kind} ones")
         if known[key].type == "int" and not _is_int(value):
             raise AnswerProblem(key, f"{value!r} is not a whole number")
 

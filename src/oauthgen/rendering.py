@@ -23,7 +23,7 @@ import yaml
 from .bundle import GitError, require_git
 from .errors import AnswerProblem, UsageProblem
 from .lock import write_lock
-from .questions import check_answers, questions
+from .questions import KIND, asked, check_answers, kind_of
 from .repository import Repository, enclosing_work_tree, first_commit
 from .template_store import TemplateSource, template_source
 
@@ -53,7 +53,7 @@ def check_can_answer(data: dict[str, Any], defaults: bool) -> None:
     """Without a terminal Copier cannot ask: name every question left unanswered."""
     if defaults or sys.stdin.isatty():
         return
-    missing = [question.key for question in questions() if question.key not in data]
+    missing = [question.key for question in asked(kind_of(data)) if question.key not in data]
     if missing:
         raise UsageProblem(f"no terminal to ask for {', '.join(missing)}: pass --defaults or -d KEY=VALUE")
 
@@ -104,7 +104,13 @@ def check_changed_answers(project: Path, data: dict[str, Any], source: TemplateS
     questionnaire (choices, validators) in pretend mode, on the project's recorded answers and ``data``."""
     from copier import run_copy
 
-    check_answers(data)
+    recorded = yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8")) or {}
+    kind = kind_of(recorded)  # projects from before the question were all authorization servers
+    if KIND in data and str(data[KIND]) != kind:
+        raise UsageProblem(
+            f"{KIND}: a project keeps its kind (this one is a {kind}); generate a {data[KIND]} with `oauthgen new`"
+        )
+    check_answers(data, kind)
     with tempfile.TemporaryDirectory(prefix="oauthgen-check-") as scratch:
         shutil.copyfile(project / ANSWERS_FILE, Path(scratch) / ANSWERS_FILE)
         with copier_problems():

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from .questions import questions
+from .questions import asked, kind_of, questions
 from .rendering import NAMED_AFTER_FOLDER, Generated
 from .update import Updated
 
@@ -22,8 +22,9 @@ console = Console()
 def show_generated(generated: Generated, tree: bool = False) -> None:
     """The answers, what was written, and the next steps: short enough to read at a glance."""
     _say("[bold]Answers[/]")
-    width = max(len(question.key) for question in questions())
-    for question in questions():
+    answered = asked(kind_of(generated.answers))
+    width = max(len(question.key) for question in answered)
+    for question in answered:
         _say(f"  {question.key:<{width}}  {escape(str(generated.answers.get(question.key, '')))}")
     if tree:
         console.print(_file_tree(generated.path, generated.files))
@@ -108,6 +109,8 @@ def show_options(as_json: bool) -> None:
         if question.key == NAMED_AFTER_FOLDER:
             default = f"the project folder's name ({default} for a plain `copier copy`)"
         lines.append(f"Default: {default}" + (" (a whole number)" if question.type == "int" else ""))
+        if question.kinds:
+            lines.append(f"Asked only of: {' '.join(question.kinds)}")
         table.add_row(question.key, "\n".join(lines))
     console.print(table)
 

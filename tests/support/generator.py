@@ -23,9 +23,12 @@ def oauthgen(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, s
     return result.exit_code, result.stdout, result.stderr
 
 
-def asked(spec: object) -> bool:
-    """Whether a copier.yml entry is a question users answer (not a setting or a computed value)."""
-    return isinstance(spec, dict) and spec.get("when") is not False
+def asked(spec: object, kind: str | None = None) -> bool:
+    """Whether a copier.yml entry is a question users answer (not a setting or a computed value); with
+    KIND, one that projects of that kind answer (`when` names the one kind a question is for)."""
+    if not isinstance(spec, dict) or spec.get("when") is False:
+        return False
+    return kind is None or "when" not in spec or f"'{kind}'" in str(spec["when"])
 
 
 def recorded_answers(project: Path) -> dict[str, object]:

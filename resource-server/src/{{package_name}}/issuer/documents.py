@@ -1,0 +1,51 @@
+"""Fetching the issuer's JSON documents (its metadata and key set): bounded in time and size, no
+redirects, and no proxy from the environment; tests hand in a transport of their own."""
+
+import json
+from typing import Any
+
+import httpx
+
+# A key set with a few dozen keys, or metadata with every optional member, is far smaller.
+MAX_DOCUMENT_BYTES = 256 * 1024
+
+
+class IssuerUnavailable(Exception):
+    """The issuer did not answer with the document: unreachable, too slow, an error status, or not JSON."""
+
+
+class JsonDocuments:
+    """A client for the issuer's documents; one per process, closed when the application stops."""
+
+    def __init__(self, timeout_seconds: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._client = httpx.AsyncClient(
+            timeout=timeout_seconds,
+            follow_redirects=False,
+            trust_env=False,
+            transport=transport,
+            headers={"Accept": "application/json"},
+        )
+
+    async def get(self, url: str) -> dict[str, Any]:
+        """The JSON object at URL; IssuerUnavailable, naming why, for anything else."""
+        try:
+            async with self._client.stream("GET", url) as response:
+                if response.status_code != httpx.codes.OK:
+                    raise IssuerUnavailable(f"{url} answered {response.status_code}")
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_DOCUMENT_BYTES:
+                        raise IssuerUnavailable(f"{url} is larger than {MAX_DOCUMENT_BYTES} bytes")
+        except httpx.HTTPError as exc:
+            raise IssuerUnavailable(f"{url}: {type(exc).__name__}") from None
+        try:
+            document = json.loads(body)
+        except (ValueError, RecursionError):
+            raise IssuerUnavailable(f"{url} is not JSON") from None
+        if not isinstance(document, dict):
+            raise IssuerUnavailable(f"{url} is not a JSON object")
+        return document
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

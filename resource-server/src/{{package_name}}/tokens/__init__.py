@@ -1,0 +1,1 @@
+"""Access tokens: verified against the issuer's keys and the preset's claim conventions."""
