@@ -146,20 +146,21 @@ def _access_token(claims: dict[str, Any], rules: TokenRules) -> AccessToken:
         subject=subject,
         client_id=client,
         scopes=frozenset(word for name in preset.scope_claims for word in _words(claims, name)),
-        roles=frozenset(role for path in preset.role_claims for role in _words(claims, path)),
+        roles=frozenset(role for path in preset.role_claims for role in _words(claims, path, arrays_only=True)),
         expires_at=int(claims["exp"]),
         claims=claims,
     )
 
 
-def _words(claims: dict[str, Any], path: str) -> list[str]:
-    """The strings at PATH (dotted, into nested objects): a space-separated string or an array of strings."""
+def _words(claims: dict[str, Any], path: str, *, arrays_only: bool = False) -> list[str]:
+    """The strings at PATH (dotted, into nested objects): an array of strings, or (unless ARRAYS_ONLY)
+    a space-separated string (RFC 8693 §4.2)."""
     value: Any = claims
     for name in path.split("."):
         value = value.get(name) if isinstance(value, dict) else None
     if value is None:
         return []
-    if isinstance(value, str):
+    if isinstance(value, str) and not arrays_only:
         return value.split()
     if isinstance(value, list) and all(isinstance(word, str) for word in value):
         return value
