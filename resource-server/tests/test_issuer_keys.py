@@ -17,13 +17,17 @@ def _status(client: TestClient, token: str) -> int:
     return client.get("/protected", headers=bearer(token)).status_code
 
 
+UNPUBLISHED = new_key("ES256")
+
+
 def _made_up_kid_token(issuer: LocalIssuer) -> str:
+    """A token naming a key id the issuer never published (signed with a key it never had)."""
     kid = secrets.token_hex(8)
-    issuer.keys[kid] = (new_key("ES256"), "ES256")
+    issuer.keys[kid] = (UNPUBLISHED, "ES256")
     try:
         return issuer.token(kid)
     finally:
-        del issuer.keys[kid]  # never published
+        del issuer.keys[kid]
 
 
 def test_keys_are_fetched_once_at_start(client: TestClient, issuer: LocalIssuer) -> None:
@@ -46,7 +50,7 @@ def test_a_rotated_key_is_fetched_on_first_use(client: TestClient, issuer: Local
 
 
 def test_made_up_key_ids_cost_one_fetch_per_interval(client: TestClient, issuer: LocalIssuer, clock: Clock) -> None:
-    tokens = [_made_up_kid_token(issuer) for _ in range(1000)]
+    tokens = [_made_up_kid_token(issuer) for _ in range(300)]
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         statuses = list(pool.map(lambda token: _status(client, token), tokens))

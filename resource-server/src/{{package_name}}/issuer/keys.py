@@ -94,8 +94,10 @@ class IssuerKeys:
             if now - self._last_unknown_key_fetch < self._policy.unknown_key_interval_seconds:
                 return None
             self._last_unknown_key_fetch = now
-        with suppress(IssuerUnavailable):
+        try:
             await self.refresh()
+        except IssuerUnavailable as exc:
+            logger.warning("The issuer's keys could not be fetched for an unknown key (%s)", exc)
         return self.known(kid)
 
     async def refresh(self) -> None:
