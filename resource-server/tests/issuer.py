@@ -1,6 +1,7 @@
 """A stand-in issuer inside the tests: its metadata and key set served through an ASGI transport (no
 network, no process), the keys it signs tokens with, and a count of the key-set fetches the API made."""
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -8,6 +9,7 @@ import json
 import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import quote_plus
 
 import httpx
 import jwt as pyjwt
@@ -58,6 +60,14 @@ class LocalIssuer:
         self.key_set_status = 200
         self.metadata_overrides: dict[str, object] = {}
         self.key_set_override: bytes | None = None
+        # Introspection (RFC 7662): the answers for the opaque tokens it issued, and what it saw.
+        self.introspection_client = ("api:one", "s3cret/+")
+        self.introspection_answers: dict[str, object] = {}
+        self.introspection_raw: bytes | None = None
+        self.introspection_calls = 0
+        self.introspection_delay = 0.0
+        self._in_introspection = 0
+        self.most_introspections_at_once = 0
         self.app = Starlette(
             routes=[
                 Route("/.well-known/oauth-authorization-server", self._metadata),
@@ -65,6 +75,7 @@ class LocalIssuer:
                 Route("/.well-known/oauth-authorization-server/{path:path}", self._metadata),
                 Route("/.well-known/openid-configuration", self._metadata),
                 Route("/jwks", self._key_set),
+                Route("/introspect", self._introspect, methods=["POST"]),
             ]
         )
 
@@ -136,7 +147,12 @@ class LocalIssuer:
     async def _metadata(self, _request: Request) -> Response:
         if self.key_set_status != 200:
             return Response(status_code=self.key_set_status)
-        document = {"issuer": self.issuer, "jwks_uri": f"{self.issuer}/jwks", **self.metadata_overrides}
+        document = {
+            "issuer": self.issuer,
+            "jwks_uri": f"{self.issuer}/jwks",
+            "introspection_endpoint": f"{self.issuer}/introspect",
+            **self.metadata_overrides,
+        }
         return JSONResponse(document)
 
     async def _key_set(self, _request: Request) -> Response:
@@ -146,6 +162,31 @@ class LocalIssuer:
         if self.key_set_override is not None:
             return Response(self.key_set_override, media_type="application/json")
         return JSONResponse(self.key_set())
+
+    async def _introspect(self, request: Request) -> Response:
+        self.introspection_calls += 1
+        self._in_introspection += 1
+        self.most_introspections_at_once = max(self.most_introspections_at_once, self._in_introspection)
+        try:
+            if self.introspection_delay:
+                await asyncio.sleep(self.introspection_delay)
+            user, secret = self.introspection_client
+            expected = base64.b64encode(f"{quote_plus(user)}:{quote_plus(secret)}".encode()).decode()
+            if request.headers.get("authorization") != f"Basic {expected}":
+                return JSONResponse({"error": "invalid_client"}, status_code=401)
+            form = await request.form()
+            if self.introspection_raw is not None:
+                return Response(self.introspection_raw, media_type="application/json")
+            answer = self.introspection_answers.get(str(form.get("token")), {"active": False})
+            return JSONResponse(answer)
+        finally:
+            self._in_introspection -= 1
+
+    def opaque_token(self, **claims: object) -> str:
+        """An opaque token the issuer will describe as active, with the usual claims and CLAIMS."""
+        token = secrets.token_urlsafe(32)
+        self.introspection_answers[token] = {"active": True, **self.claims(**claims)}
+        return token
 
 
 def _segment(value: Mapping[str, object]) -> str:

@@ -17,6 +17,7 @@ from joserfc.jwt import JWTClaimsRegistry
 
 from ..issuer.keys import IssuerKeys
 from ..issuer.presets import Preset
+from .introspection import IntrospectionFailed, Introspector
 from .verified_tokens import VerifiedTokens
 
 # RFC 9068 §2.1; the long form is accepted too (§4).
@@ -57,14 +58,29 @@ class TokenVerifier:
     """Verifies tokens for one API; a reused token (the usual case) is verified once and then found in
     a bounded cache, still checked for expiry and for its key still being published."""
 
-    def __init__(self, rules: TokenRules, keys: IssuerKeys, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        rules: TokenRules,
+        keys: IssuerKeys,
+        clock: Callable[[], float] = time.time,
+        introspector: Introspector | None = None,
+    ) -> None:
         self._rules = rules
         self._keys = keys
         self._clock = clock
+        self._introspector = introspector
         self._claims = JWTClaimsRegistry(
             now=lambda: int(clock()),
             leeway=rules.leeway_seconds,
             iss={"essential": True, "value": rules.issuer},
+            sub={"essential": True},
+            exp={"essential": True},
+        )
+        # An introspection answer need not name the issuer (RFC 7662 §2.2); when it does, it must be ours.
+        self._introspected_claims = JWTClaimsRegistry(
+            now=lambda: int(clock()),
+            leeway=rules.leeway_seconds,
+            iss={"value": rules.issuer},
             sub={"essential": True},
             exp={"essential": True},
         )
@@ -79,6 +95,8 @@ class TokenVerifier:
             access, kid = kid_of_cached
             if self._secret is not None or self._keys.known(kid) is not None:
                 return access
+        if self._introspector is not None and token.count(".") != 2:
+            return await self._introspected(self._introspector, token)
         try:
             header = jws.extract_compact(token.encode()).headers()
         except (JoseError, ValueError, UnicodeError, RecursionError):
@@ -96,6 +114,20 @@ class TokenVerifier:
         access = _access_token(claims, self._rules)
         self._verified.put(token, access, kid)
         return access
+
+    async def _introspected(self, introspector: Introspector, token: str) -> AccessToken:
+        """An opaque token, as the issuer describes it: active, and then held to the same claim rules."""
+        try:
+            claims = await introspector.introspect(token)
+        except IntrospectionFailed:
+            raise InvalidTokenError("the issuer could not say whether it is active") from None
+        if claims is None:
+            raise InvalidTokenError("not active")
+        try:
+            self._introspected_claims.validate(claims)
+        except (JoseError, ValueError) as exc:
+            raise InvalidTokenError(str(exc)) from None
+        return _access_token(claims, self._rules)
 
     async def _key_for(self, algorithm: str, kid: str | None) -> Key:
         if self._secret is not None:
