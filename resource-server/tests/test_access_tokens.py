@@ -168,3 +168,18 @@ def test_a_shared_secret_is_used_only_when_configured(
     assert client.get("/protected", headers=bearer(issuer.hmac_token(secret))).status_code == 200
     _refused(client.get("/protected", headers=bearer(issuer.hmac_token(secret, "HS512"))))
     _refused(client.get("/protected", headers=bearer(issuer.token())))  # its public keys are not used
+    assert issuer.key_set_fetches == 0
+
+
+def test_a_shared_secret_needs_nothing_from_the_issuer(
+    make_client: Callable[..., TestClient], issuer: LocalIssuer
+) -> None:
+    secret = b"a shared secret of 32 bytes or more, chosen on purpose"
+    issuer.unreachable = True
+    client = make_client(oauth_shared_secret=secret.decode(), oauth_algorithms="HS256")
+
+    ready = client.get("/health/ready")
+
+    assert ready.status_code == 200
+    assert ready.json()["issuer_keys"].startswith("not used")
+    assert client.get("/protected", headers=bearer(issuer.hmac_token(secret))).status_code == 200

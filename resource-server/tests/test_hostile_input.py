@@ -30,6 +30,7 @@ HOSTILE = [
     _b64(b'{"alg": "ES256", "kid": "' + b"k" * 5000 + b'"}') + ".e30.sig",
     _b64(b"[" * 5000 + b"]" * 5000) + ".e30.sig",
     _b64(json.dumps({"alg": "ES256", "typ": "at+jwt"}).encode()) + "." + _b64(b"not json") + ".sig",
+    _b64(b'{"alg": "ES256", "typ": "at+jwt", "kid": NaN}') + ".e30.sig",
 ]
 
 

@@ -70,7 +70,15 @@ def test_inactive_and_unknown_tokens_are_refused_each_time(introspecting: TestCl
 
 
 @pytest.mark.parametrize(
-    "raw", [b"not json", b"[]", b'{"active": "true", "exp": 9999999999}', b'{"active": true}', b'{"active": 1}']
+    "raw",
+    [
+        b"not json",
+        b"[]",
+        b'{"active": "true", "exp": 9999999999}',
+        b'{"active": true}',
+        b'{"active": 1}',
+        b'{"active": true, "exp": Infinity, "sub": "a", "aud": "https://api.example"}',
+    ],
 )
 def test_malformed_answers_are_refused(introspecting: TestClient, issuer: LocalIssuer, raw: bytes) -> None:
     issuer.introspection_raw = raw
@@ -118,3 +126,19 @@ def test_a_flood_of_made_up_tokens_reaches_the_issuer_a_bounded_number_at_a_time
     assert statuses == {401}
     assert issuer.most_introspections_at_once <= 3
     assert issuer.introspection_calls == 60
+
+
+def test_a_shared_secret_with_introspection_reads_the_metadata_but_no_keys(
+    make_client: Callable[..., TestClient], issuer: LocalIssuer
+) -> None:
+    user, secret = issuer.introspection_client
+    client = make_client(
+        oauth_introspection_client_id=user,
+        oauth_introspection_client_secret=secret,
+        oauth_shared_secret="s" * 40,
+        oauth_algorithms="HS256",
+    )
+
+    assert _status(client, issuer.opaque_token()) == 200
+    assert client.get("/health/ready").status_code == 200
+    assert issuer.key_set_fetches == 0

@@ -16,6 +16,12 @@ class IssuerUnavailable(Exception):
     """The issuer did not answer with the document: unreachable, too slow, an error status, or not JSON."""
 
 
+def refuse_constant(name: str) -> object:
+    """`json.loads` takes NaN and Infinity, which JSON (RFC 8259) does not have: a time that is never
+    reached, or a number no comparison holds for."""
+    raise ValueError(f"{name} is not JSON")
+
+
 class JsonDocuments:
     """A client for the issuer's documents; one per process, closed when the application stops."""
 
@@ -58,7 +64,7 @@ class JsonDocuments:
         except httpx.HTTPError as exc:
             raise IssuerUnavailable(f"{url}: {type(exc).__name__}") from None
         try:
-            document = json.loads(body)
+            document = json.loads(body, parse_constant=refuse_constant)
         except (ValueError, RecursionError):
             raise IssuerUnavailable(f"{url} is not JSON") from None
         if not isinstance(document, dict):

@@ -44,6 +44,10 @@ class KeyPolicy:
     unknown_key_interval_seconds: float
     max_stale_seconds: float
     allow_loopback_http: bool
+    # False with a shared secret: the issuer's keys are not used, though its metadata may be (introspection).
+    uses_keys: bool = True
+    # False with a shared secret and no introspection: nothing is fetched from the issuer at all.
+    uses_issuer: bool = True
 
 
 class IssuerKeys:
@@ -62,11 +66,18 @@ class IssuerKeys:
         self.fetches = 0  # key-set requests made, for the readiness report and the tests
 
     @property
+    def used(self) -> bool:
+        """False when a shared secret verifies tokens, and the issuer's keys play no part."""
+        return self._policy.uses_keys
+
+    @property
     def metadata(self) -> IssuerMetadata | None:
         return self._metadata
 
     def loaded(self) -> bool:
         """Keys are in hand and not older than JWKS_MAX_STALE_SECONDS: tokens can be verified."""
+        if not self._policy.uses_issuer:
+            return True
         fetched_at = self._fetched_at
         return fetched_at is not None and self._clock() - fetched_at < self._policy.max_stale_seconds
 
@@ -122,6 +133,9 @@ class IssuerKeys:
             self._metadata = await discover(
                 self._documents, policy.issuer, policy.discovery, allow_loopback_http=policy.allow_loopback_http
             )
+        if not policy.uses_keys:
+            self._fetched_at = self._clock()
+            return
         self.fetches += 1
         document = await self._documents.get(self._metadata.jwks_uri)
         keys = _published_keys(document, policy.algorithms)
@@ -136,7 +150,11 @@ class IssuerKeys:
     async def kept_fresh(self) -> AsyncIterator[None]:
         """While the application runs: the first fetch (before the first request when the issuer
         answers, so that an instance starts ready), retried until the issuer answers, then a refresh
-        every JWKS_REFRESH_SECONDS (retried sooner while the issuer does not answer)."""
+        every JWKS_REFRESH_SECONDS (retried sooner while the issuer does not answer). Nothing at all
+        when nothing of the issuer's is used."""
+        if not self._policy.uses_issuer:
+            yield
+            return
         try:
             await self.refresh()
         except IssuerUnavailable as exc:

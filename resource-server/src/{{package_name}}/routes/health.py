@@ -28,7 +28,7 @@ async def ready(request: Request) -> JSONResponse:
     loaded = keys.loaded()
     body = {
         "status": "ok" if loaded else "unavailable",
-        "issuer_keys": "ok" if loaded else "unavailable",
+        "issuer_keys": ("ok" if loaded else "unavailable") if keys.used else "not used (a shared secret verifies)",
         "issuer_keys_age_seconds": None if age is None else round(age),
     }
     return JSONResponse(body, status_code=status.HTTP_200_OK if loaded else status.HTTP_503_SERVICE_UNAVAILABLE)

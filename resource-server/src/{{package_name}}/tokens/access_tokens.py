@@ -15,6 +15,7 @@ from joserfc.jwk import Key, OctKey
 from joserfc.jws import JWSRegistry
 from joserfc.jwt import JWTClaimsRegistry
 
+from ..issuer.documents import refuse_constant
 from ..issuer.keys import IssuerKeys
 from ..issuer.presets import Preset
 from .introspection import IntrospectionFailed, Introspector
@@ -105,7 +106,7 @@ class TokenVerifier:
         key = await self._key_for(algorithm, kid)
         try:
             signed = jws.deserialize_compact(token, key, registry=_only(algorithm))
-            claims = json.loads(signed.payload)
+            claims = json.loads(signed.payload, parse_constant=refuse_constant)
             if not isinstance(claims, dict):
                 raise InvalidTokenError("the payload is not a JSON object")
             self._claims.validate(claims)
