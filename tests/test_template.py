@@ -144,7 +144,7 @@ def test_import_contract_fails_when_a_lower_layer_imports_a_higher_one(
     assert "my_service.storage.reaches_up -> my_service.oauth.scopes" in result.stdout
 
 
-@pytest.mark.parametrize("variant", VARIANTS[:6] + VARIANTS[-6:], ids=_id)
+@pytest.mark.parametrize("variant", [*VARIANTS[:6], *VARIANTS[-6:], {"kind": "resource-server"}], ids=_id)
 def test_test_environment_has_every_dependency_of_generated_projects(
     make_project: Callable[..., Path], variant: dict[str, object]
 ) -> None:
