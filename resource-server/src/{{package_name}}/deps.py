@@ -8,8 +8,8 @@ from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
 
 from .app_state import app_state
+from .bearer_challenges import bearer_challenge, insufficient_scope
 from .config import Settings
-from .errors import bearer_challenge, insufficient_scope
 from .resource import metadata_url, resource_uri
 from .tokens.access_tokens import AccessToken, InvalidTokenError
 

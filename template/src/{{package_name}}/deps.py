@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .accounts.passwords import PasswordHasher
 from .accounts.secret_encryption import SecretBox
 from .app_state import app_state
+from .bearer_challenges import bearer_challenge, insufficient_scope
 from .config import Settings, issuer_of
-from .errors import bearer_challenge, insufficient_scope
 from .oauth.client_documents import ClientDocuments
 from .oauth.resource_indicators import Target
 from .oauth.resource_metadata import metadata_url, own_metadata_url

@@ -1,10 +1,10 @@
-"""OAuth2 errors: RFC 6749 §5.2 at the token endpoint, RFC 7591 §3.2.2 at client registration, RFC 6750 §3 on
-protected resources; error_handlers.py answers them."""
+"""OAuth2 errors: RFC 6749 §5.2 at the token endpoint, RFC 7591 §3.2.2 at client registration;
+error_handlers.py answers them. Protected resources answer with bearer_challenges.py."""
 
 import re
 from typing import ClassVar
 
-from fastapi import HTTPException, status
+from fastapi import status
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 BUSY_RETRY_AFTER_SECONDS = "1"
@@ -98,31 +98,3 @@ class TooManyAttempts(OAuthError):
 
 class MethodNotAllowed(InvalidRequest):
     status_code = status.HTTP_405_METHOD_NOT_ALLOWED
-
-
-def bearer_challenge(
-    realm: str, error: str | None = None, description: str | None = None, *, resource_metadata: str | None = None
-) -> HTTPException:
-    """A 401 whose WWW-Authenticate header follows RFC 6750 §3, and names where the resource's
-    metadata is (RFC 9728 §5.1) when RESOURCE_METADATA is given."""
-    challenge = f'Bearer realm="{realm}"'
-    if error is not None:
-        challenge += f', error="{error}"'
-    if description is not None:
-        challenge += f', error_description="{description}"'
-    if resource_metadata is not None:
-        challenge += f', resource_metadata="{resource_metadata}"'
-    return HTTPException(
-        status_code=status.HTTP_401_UNAUTHORIZED,
-        detail=description or "Not authenticated",
-        headers={"WWW-Authenticate": challenge},
-    )
-
-
-def insufficient_scope(realm: str, scope: str) -> HTTPException:
-    """A 403 naming the scopes the resource needs (RFC 6750 §3.1)."""
-    return HTTPException(
-        status_code=status.HTTP_403_FORBIDDEN,
-        detail=f"This resource needs the scope: {scope}",
-        headers={"WWW-Authenticate": f'Bearer realm="{realm}", error="insufficient_scope", scope="{scope}"'},
-    )

@@ -14,9 +14,10 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..bearer_challenges import bearer_challenge
 from ..config import Settings
 from ..deps import ClockDep, IssuerDep, SessionDep, SettingsDep, TokenStoreDep, bearer_token, client_address
-from ..errors import NO_STORE, InvalidClientMetadata, bearer_challenge
+from ..errors import NO_STORE, InvalidClientMetadata
 from ..oauth.client_metadata import ClientMetadata, new_client, registered_metadata
 from ..oauth.clients import (
     CLIENT_ID_LENGTH,

@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..accounts.profiles import claims_for
 from ..accounts.users import get_user
+from ..bearer_challenges import insufficient_scope
 from ..config import Settings
 from ..deps import SessionDep, SettingsDep, challenge, verified_access_token
-from ..errors import NO_STORE, insufficient_scope
+from ..errors import NO_STORE
 
 router = APIRouter(tags=["openid"])
 
