@@ -1,5 +1,6 @@
 """Opaque tokens, asked about at the issuer's introspection endpoint (RFC 7662) when a client is configured."""
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -118,3 +119,25 @@ def test_a_flood_of_made_up_tokens_reaches_the_issuer_a_bounded_number_at_a_time
     assert statuses == {401}
     assert issuer.most_introspections_at_once <= 3
     assert issuer.introspection_calls == 60
+
+
+def test_an_issuer_that_hangs_frees_the_introspection_slot(
+    make_client: Callable[..., TestClient], issuer: LocalIssuer
+) -> None:
+    """A question the issuer never answers gives up after ISSUER_TIMEOUT_SECONDS, and its slot is free."""
+    user, secret = issuer.introspection_client
+    client = make_client(
+        oauth_introspection_client_id=user,
+        oauth_introspection_client_secret=secret,
+        introspection_concurrency=1,
+        issuer_timeout_seconds=0.2,
+    )
+    issuer.introspection_delay = 600
+
+    started = time.monotonic()
+    assert _status(client, issuer.opaque_token()) == 401
+    assert _status(client, issuer.opaque_token()) == 401
+    assert time.monotonic() - started < 5
+
+    issuer.introspection_delay = 0
+    assert _status(client, issuer.opaque_token()) == 200
