@@ -141,3 +141,18 @@ def test_an_issuer_that_hangs_frees_the_introspection_slot(
 
     issuer.introspection_delay = 0
     assert _status(client, issuer.opaque_token()) == 200
+
+
+@pytest.mark.parametrize("endpoint", ["http://issuer.example/introspect", 7, None])
+def test_no_question_is_sent_but_to_an_https_endpoint(
+    make_client: Callable[..., TestClient], issuer: LocalIssuer, endpoint: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The question carries this API's client secret and the token: never in clear text."""
+    issuer.metadata_overrides["introspection_endpoint"] = endpoint
+    user, secret = issuer.introspection_client
+    client = make_client(oauth_introspection_client_id=user, oauth_introspection_client_secret=secret)
+
+    assert _status(client, issuer.opaque_token()) == 401
+    assert issuer.introspection_calls == 0
+    assert "names no https introspection endpoint" in caplog.text
+    assert _status(client, issuer.token()) == 200  # JWTs need no introspection

@@ -52,7 +52,9 @@ class Introspector:
             return cached[0]
         metadata = self._keys.metadata
         if metadata is None or metadata.introspection_endpoint is None:
-            raise IntrospectionFailed("the issuer's metadata names no introspection endpoint")
+            # Logged: otherwise a misconfigured issuer shows only as every opaque token refused.
+            logger.warning("Introspection failed: the issuer's metadata names no https introspection endpoint")
+            raise IntrospectionFailed("the issuer's metadata names no https introspection endpoint")
         async with self._slots:
             try:
                 answer = await self._documents.post_form(
