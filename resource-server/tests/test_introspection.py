@@ -156,3 +156,27 @@ def test_no_question_is_sent_but_to_an_https_endpoint(
     assert issuer.introspection_calls == 0
     assert "names no https introspection endpoint" in caplog.text
     assert _status(client, issuer.token()) == 200  # JWTs need no introspection
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"token_type": "refresh_token"},  # oauthgen, IdentityServer
+        {"token_use": "refresh_token"},  # Ory Hydra
+        {"token_type": "DPoP", "cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}},
+        {"token_type": ["Bearer"]},
+    ],
+    ids=["refresh-token", "hydra-refresh-token", "dpop-bound", "malformed-token-type"],
+)
+def test_an_active_token_that_is_no_bearer_access_token_is_refused(
+    introspecting: TestClient, issuer: LocalIssuer, claims: dict[str, object]
+) -> None:
+    """Issuers introspect refresh tokens too, with the same `sub`, `aud`, `scope` and an `exp`."""
+    assert _status(introspecting, issuer.opaque_token(**claims)) == 401
+
+
+@pytest.mark.parametrize("kind", ["Bearer", "bearer", "access_token"])
+def test_the_access_token_types_issuers_name_are_accepted(
+    introspecting: TestClient, issuer: LocalIssuer, kind: str
+) -> None:
+    assert _status(introspecting, issuer.opaque_token(token_type=kind, token_use="access_token")) == 200

@@ -22,6 +22,10 @@ from .verified_tokens import VerifiedTokens
 
 # RFC 9068 §2.1; the long form is accepted too (§4).
 ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+# An introspection answer's `token_type` for a bearer access token: RFC 7662 §2.2 means RFC 6749's type
+# (`Bearer`); some issuers (IdentityServer) name the kind instead. Anything else is not one, such as a
+# refresh token (`refresh_token`) or a DPoP-bound token (`DPoP`), which issuers introspect just as well.
+INTROSPECTED_ACCESS_TOKEN_TYPES = frozenset({"bearer", "access_token"})
 # Larger than any issuer's tokens (Entra's with many groups stay under 8 KB); checked before parsing.
 MAX_TOKEN_LENGTH = 16 * 1024
 
@@ -127,6 +131,11 @@ class TokenVerifier:
             self._introspected_claims.validate(claims)
         except (JoseError, ValueError) as exc:
             raise InvalidTokenError(str(exc)) from None
+        kind = claims.get("token_type", "bearer")
+        if not isinstance(kind, str) or kind.lower() not in INTROSPECTED_ACCESS_TOKEN_TYPES:
+            raise InvalidTokenError("not an access token (token_type)")
+        if claims.get("token_use", "access_token") != "access_token":  # Ory Hydra's refresh tokens
+            raise InvalidTokenError("not an access token (token_use)")
         return _access_token(claims, self._rules)
 
     async def _key_for(self, algorithm: str, kid: str | None) -> Key:
@@ -161,6 +170,10 @@ def _checked_header(header: Mapping[str, Any], rules: TokenRules) -> tuple[str, 
 def _access_token(claims: dict[str, Any], rules: TokenRules) -> AccessToken:
     """The claims checked against the audience and the preset's conventions, as an AccessToken."""
     preset = rules.preset
+    # A sender-constrained token (RFC 7800: DPoP's or mTLS's key) is good only with a proof of that key,
+    # which this API does not check: taken as a bearer token, a stolen one would work (RFC 9449 §7.1).
+    if "cnf" in claims:
+        raise InvalidTokenError("bound to a key (cnf), not a bearer token")
     audience = claims.get(preset.audience_claim)
     named = [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
     if not any(isinstance(value, str) and value in rules.audiences for value in named):
