@@ -180,3 +180,7 @@ def test_the_access_token_types_issuers_name_are_accepted(
     introspecting: TestClient, issuer: LocalIssuer, kind: str
 ) -> None:
     assert _status(introspecting, issuer.opaque_token(token_type=kind, token_use="access_token")) == 200
+
+
+def test_an_exp_beyond_any_float_is_no_server_error(introspecting: TestClient, issuer: LocalIssuer) -> None:
+    assert _status(introspecting, issuer.opaque_token(exp=10**400)) == 200
