@@ -168,3 +168,17 @@ def test_an_issuer_that_hangs_holds_no_request_past_the_timeout(
     issuer.key_set_delay = 0
     clock.advance(INTERVAL)
     assert _status(client, issuer.token()) == 200
+
+
+def test_a_key_replaced_under_its_kid_stops_verifying(client: TestClient, issuer: LocalIssuer) -> None:
+    """A verified token is kept for its key, not its kid: an issuer may publish a new key (after a
+    compromise, say) under the old key's kid, and the old key's tokens must stop working at once."""
+    replaced = issuer.current
+    token = issuer.token()
+    assert _status(client, token) == 200
+    issuer.keys[replaced] = (new_key("ES256"), "ES256")
+    issuer.rotate()
+
+    assert _status(client, issuer.token()) == 200  # the new kid's fetch brings the replacement too
+    assert _status(client, token) == 401
+    assert _status(client, issuer.token(replaced)) == 200

@@ -15,7 +15,7 @@ from joserfc.jwk import Key, OctKey
 from joserfc.jws import JWSRegistry
 from joserfc.jwt import JWTClaimsRegistry
 
-from ..issuer.keys import IssuerKeys
+from ..issuer.keys import IssuerKeys, PublishedKey
 from ..issuer.presets import Preset
 from .introspection import IntrospectionFailed, Introspector
 from .verified_tokens import VerifiedTokens
@@ -94,10 +94,14 @@ class TokenVerifier:
     async def verify(self, token: str) -> AccessToken:
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidTokenError("too long")
-        kid_of_cached = self._verified.get(token, self._rules.leeway_seconds)
-        if kid_of_cached is not None:
-            access, kid = kid_of_cached
-            if self._secret is not None or self._keys.known(kid) is not None:
+        cached = self._verified.get(token, self._rules.leeway_seconds)
+        if cached is not None:
+            access, published = cached
+            if published is None:
+                return access  # the shared secret, which does not change while the process runs
+            # The same key still published: not merely its kid, which an issuer may give a new key.
+            current = self._keys.known(published.kid)
+            if current is not None and current.thumbprint == published.thumbprint:
                 return access
         if self._introspector is not None and token.count(".") != 2:
             return await self._introspected(self._introspector, token)
@@ -106,7 +110,7 @@ class TokenVerifier:
         except (JoseError, ValueError, UnicodeError, RecursionError):
             raise InvalidTokenError("malformed") from None
         algorithm, kid = _checked_header(header, self._rules)
-        key = await self._key_for(algorithm, kid)
+        key, published = await self._key_for(algorithm, kid)
         try:
             signed = jws.deserialize_compact(token, key, registry=_only(algorithm))
             claims = json.loads(signed.payload)
@@ -116,7 +120,7 @@ class TokenVerifier:
         except (JoseError, ValueError, RecursionError) as exc:
             raise InvalidTokenError(str(exc)) from None
         access = _access_token(claims, self._rules)
-        self._verified.put(token, access, kid)
+        self._verified.put(token, access, published)
         return access
 
     async def _introspected(self, introspector: Introspector, token: str) -> AccessToken:
@@ -138,17 +142,18 @@ class TokenVerifier:
             raise InvalidTokenError("not an access token (token_use)")
         return _access_token(claims, self._rules)
 
-    async def _key_for(self, algorithm: str, kid: str | None) -> Key:
+    async def _key_for(self, algorithm: str, kid: str | None) -> tuple[Key, PublishedKey | None]:
+        """The key that verifies ALGORITHM for KID, and the published one it is (None: the shared secret)."""
         if self._secret is not None:
             if algorithm not in self._rules.shared_secret_algorithms:
                 raise InvalidTokenError("signed with an algorithm this API does not accept")
-            return self._secret
+            return self._secret, None
         published = await self._keys.find(kid)
         if published is None:
             raise InvalidTokenError("signed with a key the issuer does not publish")
         if algorithm not in published.algorithms:
             raise InvalidTokenError("signed with an algorithm its key is not for")
-        return published.key
+        return published.key, published
 
 
 def _checked_header(header: Mapping[str, Any], rules: TokenRules) -> tuple[str, str | None]:
