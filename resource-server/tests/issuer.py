@@ -60,6 +60,7 @@ class LocalIssuer:
         self.key_set_status = 200
         self.metadata_overrides: dict[str, object] = {}
         self.key_set_override: bytes | None = None
+        self.key_set_delay = 0.0  # seconds before the key set is answered: an issuer that hangs
         # Introspection (RFC 7662): the answers for the opaque tokens it issued, and what it saw.
         self.introspection_client = ("api:one", "s3cret/+")
         self.introspection_answers: dict[str, object] = {}
@@ -157,6 +158,8 @@ class LocalIssuer:
 
     async def _key_set(self, _request: Request) -> Response:
         self.key_set_fetches += 1
+        if self.key_set_delay:
+            await asyncio.sleep(self.key_set_delay)
         if self.key_set_status != 200:
             return Response(status_code=self.key_set_status)
         if self.key_set_override is not None:

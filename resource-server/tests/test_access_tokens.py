@@ -183,3 +183,12 @@ def test_a_shared_secret_needs_nothing_from_the_issuer(
     assert ready.status_code == 200
     assert ready.json()["issuer_keys"].startswith("not used")
     assert client.get("/protected", headers=bearer(issuer.hmac_token(secret))).status_code == 200
+
+
+def test_a_token_bound_to_a_key_is_not_a_bearer_token(client: TestClient, issuer: LocalIssuer) -> None:
+    """A DPoP- or mTLS-bound token needs a proof this API does not check: a stolen one must not work here."""
+    dpop = issuer.token(cnf={"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"})
+    mtls = issuer.token(cnf={"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"})
+
+    _refused(client.get("/protected", headers=bearer(dpop)))
+    _refused(client.get("/protected", headers=bearer(mtls)))

@@ -1,5 +1,6 @@
 """Opaque tokens, asked about at the issuer's introspection endpoint (RFC 7662) when a client is configured."""
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -142,3 +143,68 @@ def test_a_shared_secret_with_introspection_reads_the_metadata_but_no_keys(
     assert _status(client, issuer.opaque_token()) == 200
     assert client.get("/health/ready").status_code == 200
     assert issuer.key_set_fetches == 0
+
+
+def test_an_issuer_that_hangs_frees_the_introspection_slot(
+    make_client: Callable[..., TestClient], issuer: LocalIssuer
+) -> None:
+    """A question the issuer never answers gives up after ISSUER_TIMEOUT_SECONDS, and its slot is free."""
+    user, secret = issuer.introspection_client
+    client = make_client(
+        oauth_introspection_client_id=user,
+        oauth_introspection_client_secret=secret,
+        introspection_concurrency=1,
+        issuer_timeout_seconds=0.2,
+    )
+    issuer.introspection_delay = 600
+
+    started = time.monotonic()
+    assert _status(client, issuer.opaque_token()) == 401
+    assert _status(client, issuer.opaque_token()) == 401
+    assert time.monotonic() - started < 5
+
+    issuer.introspection_delay = 0
+    assert _status(client, issuer.opaque_token()) == 200
+
+
+@pytest.mark.parametrize("endpoint", ["http://issuer.example/introspect", 7, None])
+def test_no_question_is_sent_but_to_an_https_endpoint(
+    make_client: Callable[..., TestClient], issuer: LocalIssuer, endpoint: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The question carries this API's client secret and the token: never in clear text."""
+    issuer.metadata_overrides["introspection_endpoint"] = endpoint
+    user, secret = issuer.introspection_client
+    client = make_client(oauth_introspection_client_id=user, oauth_introspection_client_secret=secret)
+
+    assert _status(client, issuer.opaque_token()) == 401
+    assert issuer.introspection_calls == 0
+    assert "names no https introspection endpoint" in caplog.text
+    assert _status(client, issuer.token()) == 200  # JWTs need no introspection
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"token_type": "refresh_token"},  # oauthgen, IdentityServer
+        {"token_use": "refresh_token"},  # Ory Hydra
+        {"token_type": "DPoP", "cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}},
+        {"token_type": ["Bearer"]},
+    ],
+    ids=["refresh-token", "hydra-refresh-token", "dpop-bound", "malformed-token-type"],
+)
+def test_an_active_token_that_is_no_bearer_access_token_is_refused(
+    introspecting: TestClient, issuer: LocalIssuer, claims: dict[str, object]
+) -> None:
+    """Issuers introspect refresh tokens too, with the same `sub`, `aud`, `scope` and an `exp`."""
+    assert _status(introspecting, issuer.opaque_token(**claims)) == 401
+
+
+@pytest.mark.parametrize("kind", ["Bearer", "bearer", "access_token"])
+def test_the_access_token_types_issuers_name_are_accepted(
+    introspecting: TestClient, issuer: LocalIssuer, kind: str
+) -> None:
+    assert _status(introspecting, issuer.opaque_token(token_type=kind, token_use="access_token")) == 200
+
+
+def test_an_exp_beyond_any_float_is_no_server_error(introspecting: TestClient, issuer: LocalIssuer) -> None:
+    assert _status(introspecting, issuer.opaque_token(exp=10**400)) == 200

@@ -2,6 +2,7 @@
 interval, and an issuer outage does not take the API down while the keys in hand are young enough."""
 
 import secrets
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -149,3 +150,35 @@ def test_a_key_the_issuer_withdraws_stops_verifying(client: TestClient, issuer: 
 
     assert _status(client, issuer.token()) == 200  # the new key's fetch brings the withdrawal too
     assert _status(client, token) == 401  # though it was verified before
+
+
+def test_an_issuer_that_hangs_holds_no_request_past_the_timeout(
+    make_client: Callable[..., TestClient], issuer: LocalIssuer, clock: Clock
+) -> None:
+    """ISSUER_TIMEOUT_SECONDS bounds a whole fetch, not each read: a hung key set holds neither the
+    request that waits for it nor the fetches after it."""
+    client = make_client(issuer_timeout_seconds=0.2)
+    issuer.rotate()
+    issuer.key_set_delay = 600
+
+    started = time.monotonic()
+    assert _status(client, issuer.token()) == 401
+    assert time.monotonic() - started < 5
+
+    issuer.key_set_delay = 0
+    clock.advance(INTERVAL)
+    assert _status(client, issuer.token()) == 200
+
+
+def test_a_key_replaced_under_its_kid_stops_verifying(client: TestClient, issuer: LocalIssuer) -> None:
+    """A verified token is kept for its key, not its kid: an issuer may publish a new key (after a
+    compromise, say) under the old key's kid, and the old key's tokens must stop working at once."""
+    replaced = issuer.current
+    token = issuer.token()
+    assert _status(client, token) == 200
+    issuer.keys[replaced] = (new_key("ES256"), "ES256")
+    issuer.rotate()
+
+    assert _status(client, issuer.token()) == 200  # the new kid's fetch brings the replacement too
+    assert _status(client, token) == 401
+    assert _status(client, issuer.token(replaced)) == 200

@@ -9,6 +9,9 @@ ASYMMETRIC = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"}
 )
 SHARED_SECRET = frozenset({"HS256", "HS384", "HS512"})
+# RFC 7518 §3.2: an HS* key at least as long as the hash's output; a shorter one can be guessed offline
+# from any one token, and then anyone can mint tokens.
+SHARED_SECRET_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
 # What a key that names no `alg` may verify: by its type and curve, the algorithms issuers use with it.
 _BY_KEY = {
     ("RSA", None): frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}),
@@ -40,6 +43,13 @@ def check_allowlist(algorithms: frozenset[str] | None, *, shared_secret: bool) -
         raise AlgorithmError("OAUTH_ALGORITHMS: HS* algorithms cannot be mixed with public-key ones")
     if shared_secret and not hmac:
         raise AlgorithmError("OAUTH_SHARED_SECRET is set, but OAUTH_ALGORITHMS names no HS* algorithm")
+
+
+def check_shared_secret(secret: bytes, algorithms: frozenset[str]) -> None:
+    """OAUTH_SHARED_SECRET: long enough for every HS* algorithm OAUTH_ALGORITHMS names."""
+    needed = max((SHARED_SECRET_BYTES[name] for name in algorithms & SHARED_SECRET), default=0)
+    if len(secret) < needed:
+        raise AlgorithmError(f"OAUTH_SHARED_SECRET must be at least {needed} bytes for {' '.join(sorted(algorithms))}")
 
 
 def algorithms_for_key(jwk: Mapping[str, Any], allowed: frozenset[str] | None) -> frozenset[str]:

@@ -1,6 +1,7 @@
 """Fetching the issuer's JSON documents (its metadata and key set): bounded in time and size, no
 redirects, and no proxy from the environment; tests hand in a transport of their own."""
 
+import asyncio
 import base64
 import json
 from typing import Any
@@ -26,6 +27,7 @@ class JsonDocuments:
     """A client for the issuer's documents; one per process, closed when the application stops."""
 
     def __init__(self, timeout_seconds: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._timeout_seconds = timeout_seconds
         self._client = httpx.AsyncClient(
             timeout=timeout_seconds,
             follow_redirects=False,
@@ -50,6 +52,22 @@ class JsonDocuments:
     async def _json(self, request: httpx.Request) -> dict[str, Any]:
         url = str(request.url)
         try:
+            # httpx's timeout bounds each read, not the whole: an issuer sending a byte now and then would
+            # hold the fetch (and every request waiting on it, and the next refresh) for ever.
+            async with asyncio.timeout(self._timeout_seconds):
+                body = await self._body(request, url)
+        except TimeoutError:
+            raise IssuerUnavailable(f"{url} took longer than {self._timeout_seconds:g} s") from None
+        try:
+            document = json.loads(body, parse_constant=refuse_constant)
+        except (ValueError, RecursionError):
+            raise IssuerUnavailable(f"{url} is not JSON") from None
+        if not isinstance(document, dict):
+            raise IssuerUnavailable(f"{url} is not a JSON object")
+        return document
+
+    async def _body(self, request: httpx.Request, url: str) -> bytearray:
+        try:
             response = await self._client.send(request, stream=True)
             try:
                 if response.status_code != httpx.codes.OK:
@@ -63,13 +81,7 @@ class JsonDocuments:
                 await response.aclose()
         except httpx.HTTPError as exc:
             raise IssuerUnavailable(f"{url}: {type(exc).__name__}") from None
-        try:
-            document = json.loads(body, parse_constant=refuse_constant)
-        except (ValueError, RecursionError):
-            raise IssuerUnavailable(f"{url} is not JSON") from None
-        if not isinstance(document, dict):
-            raise IssuerUnavailable(f"{url} is not a JSON object")
-        return document
+        return body
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -31,6 +31,8 @@ class PublishedKey:
     kid: str | None
     key: Key
     algorithms: frozenset[str]  # the only ones it verifies
+    # RFC 7638: tells the key apart from another published later under the same kid.
+    thumbprint: str
 
 
 @dataclass(frozen=True)
@@ -201,5 +203,5 @@ def _published_keys(document: dict[str, Any], allowed: frozenset[str] | None) ->
             key = JWKRegistry.import_key(entry)
         except (JoseError, ValueError, TypeError):
             continue
-        keys[kid] = PublishedKey(kid, key, algorithms)
+        keys[kid] = PublishedKey(kid, key, algorithms, key.thumbprint())
     return keys

@@ -33,8 +33,11 @@ async def discover(
         jwks_uri = document.get("jwks_uri")
         if not isinstance(jwks_uri, str) or not _is_safe_url(jwks_uri, allow_loopback_http):
             raise IssuerUnavailable("the metadata has no https jwks_uri")
+        # It is sent this API's client secret and the tokens: over https only, like the keys.
         introspection = document.get("introspection_endpoint")
-        return IssuerMetadata(issuer, jwks_uri, introspection if isinstance(introspection, str) else None)
+        if not isinstance(introspection, str) or not _is_safe_url(introspection, allow_loopback_http):
+            introspection = None
+        return IssuerMetadata(issuer, jwks_uri, introspection)
     raise IssuerUnavailable("; ".join(problems))
 
 

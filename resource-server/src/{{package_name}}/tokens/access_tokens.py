@@ -16,13 +16,17 @@ from joserfc.jws import JWSRegistry
 from joserfc.jwt import JWTClaimsRegistry
 
 from ..issuer.documents import refuse_constant
-from ..issuer.keys import IssuerKeys
+from ..issuer.keys import IssuerKeys, PublishedKey
 from ..issuer.presets import Preset
 from .introspection import IntrospectionFailed, Introspector
 from .verified_tokens import VerifiedTokens
 
 # RFC 9068 §2.1; the long form is accepted too (§4).
 ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+# An introspection answer's `token_type` for a bearer access token: RFC 7662 §2.2 means RFC 6749's type
+# (`Bearer`); some issuers (IdentityServer) name the kind instead. Anything else is not one, such as a
+# refresh token (`refresh_token`) or a DPoP-bound token (`DPoP`), which issuers introspect just as well.
+INTROSPECTED_ACCESS_TOKEN_TYPES = frozenset({"bearer", "access_token"})
 # Larger than any issuer's tokens (Entra's with many groups stay under 8 KB); checked before parsing.
 MAX_TOKEN_LENGTH = 16 * 1024
 
@@ -91,10 +95,14 @@ class TokenVerifier:
     async def verify(self, token: str) -> AccessToken:
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidTokenError("too long")
-        kid_of_cached = self._verified.get(token, self._rules.leeway_seconds)
-        if kid_of_cached is not None:
-            access, kid = kid_of_cached
-            if self._secret is not None or self._keys.known(kid) is not None:
+        cached = self._verified.get(token, self._rules.leeway_seconds)
+        if cached is not None:
+            access, published = cached
+            if published is None:
+                return access  # the shared secret, which does not change while the process runs
+            # The same key still published: not merely its kid, which an issuer may give a new key.
+            current = self._keys.known(published.kid)
+            if current is not None and current.thumbprint == published.thumbprint:
                 return access
         if self._introspector is not None and token.count(".") != 2:
             return await self._introspected(self._introspector, token)
@@ -103,7 +111,7 @@ class TokenVerifier:
         except (JoseError, ValueError, UnicodeError, RecursionError):
             raise InvalidTokenError("malformed") from None
         algorithm, kid = _checked_header(header, self._rules)
-        key = await self._key_for(algorithm, kid)
+        key, published = await self._key_for(algorithm, kid)
         try:
             signed = jws.deserialize_compact(token, key, registry=_only(algorithm))
             claims = json.loads(signed.payload, parse_constant=refuse_constant)
@@ -113,7 +121,7 @@ class TokenVerifier:
         except (JoseError, ValueError, RecursionError) as exc:
             raise InvalidTokenError(str(exc)) from None
         access = _access_token(claims, self._rules)
-        self._verified.put(token, access, kid)
+        self._verified.put(token, access, published)
         return access
 
     async def _introspected(self, introspector: Introspector, token: str) -> AccessToken:
@@ -128,19 +136,25 @@ class TokenVerifier:
             self._introspected_claims.validate(claims)
         except (JoseError, ValueError) as exc:
             raise InvalidTokenError(str(exc)) from None
+        kind = claims.get("token_type", "bearer")
+        if not isinstance(kind, str) or kind.lower() not in INTROSPECTED_ACCESS_TOKEN_TYPES:
+            raise InvalidTokenError("not an access token (token_type)")
+        if claims.get("token_use", "access_token") != "access_token":  # Ory Hydra's refresh tokens
+            raise InvalidTokenError("not an access token (token_use)")
         return _access_token(claims, self._rules)
 
-    async def _key_for(self, algorithm: str, kid: str | None) -> Key:
+    async def _key_for(self, algorithm: str, kid: str | None) -> tuple[Key, PublishedKey | None]:
+        """The key that verifies ALGORITHM for KID, and the published one it is (None: the shared secret)."""
         if self._secret is not None:
             if algorithm not in self._rules.shared_secret_algorithms:
                 raise InvalidTokenError("signed with an algorithm this API does not accept")
-            return self._secret
+            return self._secret, None
         published = await self._keys.find(kid)
         if published is None:
             raise InvalidTokenError("signed with a key the issuer does not publish")
         if algorithm not in published.algorithms:
             raise InvalidTokenError("signed with an algorithm its key is not for")
-        return published.key
+        return published.key, published
 
 
 def _checked_header(header: Mapping[str, Any], rules: TokenRules) -> tuple[str, str | None]:
@@ -162,6 +176,10 @@ def _checked_header(header: Mapping[str, Any], rules: TokenRules) -> tuple[str, 
 def _access_token(claims: dict[str, Any], rules: TokenRules) -> AccessToken:
     """The claims checked against the audience and the preset's conventions, as an AccessToken."""
     preset = rules.preset
+    # A sender-constrained token (RFC 7800: DPoP's or mTLS's key) is good only with a proof of that key,
+    # which this API does not check: taken as a bearer token, a stolen one would work (RFC 9449 §7.1).
+    if "cnf" in claims:
+        raise InvalidTokenError("bound to a key (cnf), not a bearer token")
     audience = claims.get(preset.audience_claim)
     named = [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
     if not any(isinstance(value, str) and value in rules.audiences for value in named):

@@ -52,7 +52,9 @@ class Introspector:
             return cached[0]
         metadata = self._keys.metadata
         if metadata is None or metadata.introspection_endpoint is None:
-            raise IntrospectionFailed("the issuer's metadata names no introspection endpoint")
+            # Logged: otherwise a misconfigured issuer shows only as every opaque token refused.
+            logger.warning("Introspection failed: the issuer's metadata names no https introspection endpoint")
+            raise IntrospectionFailed("the issuer's metadata names no https introspection endpoint")
         async with self._slots:
             try:
                 answer = await self._documents.post_form(
@@ -68,7 +70,8 @@ class Introspector:
         expires = answer.get("exp")
         if not isinstance(expires, int | float) or isinstance(expires, bool):
             raise IntrospectionFailed("an active token's answer has no exp")
-        self._active[key] = (answer, min(self._clock() + self._cache_seconds, float(expires)))
+        # Compared, not converted: float() of an integer `exp` past 1e308 raises.
+        self._active[key] = (answer, min(self._clock() + self._cache_seconds, expires))
         self._active.move_to_end(key)
         if len(self._active) > MAX_ENTRIES:
             self._active.popitem(last=False)

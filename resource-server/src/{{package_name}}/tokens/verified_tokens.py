@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..issuer.keys import PublishedKey
     from .access_tokens import AccessToken
 
 # About 2 KB each: the cache stays under 3 MB however many tokens pass.
@@ -15,15 +16,15 @@ MAX_ENTRIES = 1024
 
 
 class VerifiedTokens:
-    """A bounded LRU of verified tokens with the key id that verified each, keyed by a digest of the
-    token (the token itself is not kept)."""
+    """A bounded LRU of verified tokens with the published key that verified each (None: the shared
+    secret), keyed by a digest of the token (the token itself is not kept)."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES, clock: Callable[[], float] = time.time) -> None:
         self._max_entries = max_entries
         self._clock = clock
-        self._entries: OrderedDict[bytes, tuple[AccessToken, str | None]] = OrderedDict()
+        self._entries: OrderedDict[bytes, tuple[AccessToken, PublishedKey | None]] = OrderedDict()
 
-    def get(self, token: str, leeway: int) -> "tuple[AccessToken, str | None] | None":
+    def get(self, token: str, leeway: int) -> "tuple[AccessToken, PublishedKey | None] | None":
         key = _digest(token)
         entry = self._entries.get(key)
         if entry is None:
@@ -35,9 +36,9 @@ class VerifiedTokens:
         self._entries.move_to_end(key)
         return entry
 
-    def put(self, token: str, access: "AccessToken", kid: str | None) -> None:
+    def put(self, token: str, access: "AccessToken", published: "PublishedKey | None") -> None:
         key = _digest(token)
-        self._entries[key] = (access, kid)
+        self._entries[key] = (access, published)
         self._entries.move_to_end(key)
         if len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
