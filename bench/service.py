@@ -1,7 +1,8 @@
 """Generated-service benchmarks: requests/s and latency of an open route and of /protected, against
 a bare FastAPI route (the ceiling) and the seed tutorial's resource server, for several algorithms
-and token stores; logins, refreshes, memory, /protected's tail latency while logins hash passwords,
-and a login storm on every storage.
+and token stores; a generated resource server's /protected with tokens from a generated authorization
+server; logins, refreshes, memory, /protected's tail latency while logins hash passwords, and a login
+storm on every storage.
 
 One uvicorn worker per server on loopback; wrk (Debian's package, one thread) generates the load.
 The bare route, the seed and a service per algorithm run side by side and are loaded in turn, round
@@ -42,6 +43,8 @@ PACKAGE = "my_service"
 # opposite ends: a token comes back only after some 8,000 others, so every request misses the cache.
 TOKEN_POOL = 8192
 ALGORITHMS = ["HS256", "RS256", "ES256", "Ed25519", "EdDSA"]
+# The issuers a resource server verifies tokens of: it takes published (asymmetric) keys only.
+RESOURCE_SERVER_ISSUERS = ["ES256", "RS256"]
 # Valid tokens as the service itself issues them, printed one per line (run in the project).
 MINT = f"""
 import sys
@@ -97,12 +100,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--storm", type=int, default=200, help="password grants sent at once in a login storm")
-    parser.add_argument("--quick", action="store_true", help="HS256 on SQLite only (a smoke test)")
+    parser.add_argument(
+        "--quick", action="store_true", help="HS256 on SQLite, and a resource server of an ES256 issuer (a smoke test)"
+    )
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="oauthgen-bench-"))
     options = Options(args.seconds, args.runs, args.connections, args.storm, scratch)
     rows: list[tuple[str, str]] = []
     algorithms = ALGORITHMS[:1] if args.quick else ALGORITHMS
+    issuer_algorithms = RESOURCE_SERVER_ISSUERS[:1] if args.quick else RESOURCE_SERVER_ISSUERS
     try:
         with ExitStack() as servers:
             bare, bare_pid = servers.enter_context(_bare())
@@ -112,6 +118,18 @@ def main() -> None:
                     _service(_generate(options, algorithm.lower(), jwt_algorithm=algorithm))
                 )
                 for algorithm in algorithms
+            }
+            # One resource server project, started once per issuer; an issuer not measured above
+            # (--quick) is started for it.
+            issuers = {
+                algorithm: services.get(algorithm)
+                or servers.enter_context(_service(_generate(options, algorithm.lower(), jwt_algorithm=algorithm)))
+                for algorithm in issuer_algorithms
+            }
+            resource_project = _generate(options, "resource-server", kind="resource-server")
+            resource_servers = {
+                algorithm: servers.enter_context(_resource_server(resource_project, issuer.url))
+                for algorithm, issuer in issuers.items()
             }
             loads = [
                 Measure("bare", f"{bare}/", bare_pid),
@@ -127,8 +145,16 @@ def main() -> None:
                         f"{algorithm} new", f"{service.url}/protected", service.pid, tokens=service.mint(TOKEN_POOL)
                     ),
                 ]
+            for algorithm, (url, pid) in resource_servers.items():
+                issuer = issuers[algorithm]
+                loads += [
+                    Measure(f"RS {algorithm} open", f"{url}/health/live", pid),
+                    Measure(f"RS {algorithm} same", f"{url}/protected", pid, token=issuer.login()),
+                    Measure(f"RS {algorithm} new", f"{url}/protected", pid, tokens=issuer.mint(TOKEN_POOL)),
+                ]
             found = _alternating(options, loads)
             rows += _comparison(found, algorithms)
+            rows += _resource_server_comparison(found, issuer_algorithms)
             hs256 = services["HS256"]
             rows += _grants_memory_and_loop_health(options, hs256, hs256.login())
             if args.quick:
@@ -193,6 +219,29 @@ def _comparison(found: dict[str, Load], algorithms: list[str]) -> list[tuple[str
             (
                 f"{algorithm}: `/protected`, a new token each request",
                 _fmt(new, found["seed new"], "seed") + against_hs256,
+            ),
+        ]
+    return rows
+
+
+def _resource_server_comparison(found: dict[str, Load], algorithms: list[str]) -> list[tuple[str, str]]:
+    """The resource server against the bare route, and a new token each request against the issuer's
+    own /protected (the same signature check, in the service that made the token) where that was measured."""
+    bare = found["bare"]
+    rows = []
+    for algorithm in algorithms:
+        same, new = found[f"RS {algorithm} same"], found[f"RS {algorithm} new"]
+        issuer_new = found.get(f"{algorithm} new")
+        against_issuer = f"; {_ratio(new, issuer_new)} the issuer's own" if issuer_new is not None else ""
+        rows += [
+            (
+                f"resource server, {algorithm} issuer: open route (`/health/live`)",
+                _fmt(found[f"RS {algorithm} open"], bare, "bare"),
+            ),
+            (f"resource server, {algorithm} issuer: `/protected`, one token", _fmt(same, bare, "bare")),
+            (
+                f"resource server, {algorithm} issuer: `/protected`, a new token each request",
+                _fmt(new, bare, "bare") + against_issuer,
             ),
         ]
     return rows
@@ -407,6 +456,23 @@ def _service(project: Path, extra_env: dict[str, str] | None = None) -> Iterator
         subprocess.run([sys.executable, "-m", PACKAGE, *command], cwd=project, env=env, check=True, capture_output=True)
     with _uvicorn(project, f"{PACKAGE}.main:create_app", env, port, factory=True) as pid:
         yield Service(project, url, pid, env)
+
+
+@contextmanager
+def _resource_server(project: Path, issuer: str) -> Iterator[tuple[str, int]]:
+    """A resource server as deployed, accepting ISSUER's tokens (their audience is the issuer, the
+    oauthgen preset's default); yielded once it holds the issuer's keys."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(project / "src"), "OAUTH_ISSUER": issuer}
+    with _uvicorn(project, f"{PACKAGE}.main:create_app", env, port, factory=True) as pid:
+        for _ in range(300):
+            if httpx.get(f"{url}/health/ready", timeout=5).status_code == 200:
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"the resource server never held the keys of {issuer}")
+        yield url, pid
 
 
 @contextmanager
