@@ -208,3 +208,11 @@ def test_the_access_token_types_issuers_name_are_accepted(
 
 def test_an_exp_beyond_any_float_is_no_server_error(introspecting: TestClient, issuer: LocalIssuer) -> None:
     assert _status(introspecting, issuer.opaque_token(exp=10**400)) == 200
+
+
+def test_an_oversized_answer_is_refused(introspecting: TestClient, issuer: LocalIssuer) -> None:
+    """Answers are kept for a while, up to a thousand of them: each must be small."""
+    token = issuer.opaque_token(padding="x" * 40_000)
+
+    assert _status(introspecting, token) == 401
+    assert _status(introspecting, issuer.opaque_token(padding="x" * 1000)) == 200

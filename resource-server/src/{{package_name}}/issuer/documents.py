@@ -11,6 +11,8 @@ import httpx
 
 # A key set with a few dozen keys, or metadata with every optional member, is far smaller.
 MAX_DOCUMENT_BYTES = 256 * 1024
+# An introspection answer is a handful of claims; the API keeps up to a thousand of them.
+MAX_ANSWER_BYTES = 32 * 1024
 
 
 class IssuerUnavailable(Exception):
@@ -38,7 +40,7 @@ class JsonDocuments:
 
     async def get(self, url: str) -> dict[str, Any]:
         """The JSON object at URL; IssuerUnavailable, naming why, for anything else."""
-        return await self._json(self._client.build_request("GET", url))
+        return await self._json(self._client.build_request("GET", url), MAX_DOCUMENT_BYTES)
 
     async def post_form(self, url: str, form: dict[str, str], client: tuple[str, str]) -> dict[str, Any]:
         """The JSON object the issuer answers to FORM, posted with the CLIENT's id and secret in HTTP Basic
@@ -46,16 +48,17 @@ class JsonDocuments:
         credentials = ":".join(quote_plus(part) for part in client)
         authorization = "Basic " + base64.b64encode(credentials.encode()).decode()
         return await self._json(
-            self._client.build_request("POST", url, data=form, headers={"Authorization": authorization})
+            self._client.build_request("POST", url, data=form, headers={"Authorization": authorization}),
+            MAX_ANSWER_BYTES,
         )
 
-    async def _json(self, request: httpx.Request) -> dict[str, Any]:
+    async def _json(self, request: httpx.Request, limit: int) -> dict[str, Any]:
         url = str(request.url)
         try:
             # httpx's timeout bounds each read, not the whole: an issuer sending a byte now and then would
             # hold the fetch (and every request waiting on it, and the next refresh) for ever.
             async with asyncio.timeout(self._timeout_seconds):
-                body = await self._body(request, url)
+                body = await self._body(request, url, limit)
         except TimeoutError:
             raise IssuerUnavailable(f"{url} took longer than {self._timeout_seconds:g} s") from None
         try:
@@ -66,7 +69,7 @@ class JsonDocuments:
             raise IssuerUnavailable(f"{url} is not a JSON object")
         return document
 
-    async def _body(self, request: httpx.Request, url: str) -> bytearray:
+    async def _body(self, request: httpx.Request, url: str, limit: int) -> bytearray:
         try:
             response = await self._client.send(request, stream=True)
             try:
@@ -75,8 +78,8 @@ class JsonDocuments:
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
                     body += chunk
-                    if len(body) > MAX_DOCUMENT_BYTES:
-                        raise IssuerUnavailable(f"{url} is larger than {MAX_DOCUMENT_BYTES} bytes")
+                    if len(body) > limit:
+                        raise IssuerUnavailable(f"{url} is larger than {limit} bytes")
             finally:
                 await response.aclose()
         except httpx.HTTPError as exc:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from ..issuer.keys import PublishedKey
     from .access_tokens import AccessToken
 
-# About 2 KB each: the cache stays under 3 MB however many tokens pass.
+# A few KB each for usual tokens; tokens are at most 16 KB, so the cache stays under about 20 MB.
 MAX_ENTRIES = 1024
 
 
