@@ -459,3 +459,41 @@ def test_update_interrupted_exits_130_with_one_line(tmp_path: Path, monkeypatch:
         "error: interrupted: the update may be half applied; `git status` shows what it changed "
         "(the project was clean before)\n"
     )
+
+
+def test_new_resource_server_records_its_kind_and_preset_and_no_authorization_server_answer(tmp_path: Path) -> None:
+    project = tmp_path / "api"
+    code, _, err = oauthgen("new", str(project), "--kind", "resource-server", "--defaults")
+
+    assert code == 0, err
+    answers = recorded_answers(project)
+    assert answers["kind"] == "resource-server"
+    assert answers["issuer_preset"] == "oauthgen"
+    only_for_authorization_servers = {
+        key for key, spec in QUESTIONS.items() if asked(spec) and not asked(spec, "resource-server")
+    }
+    assert "storage" in only_for_authorization_servers
+    assert not only_for_authorization_servers & set(answers)
+    assert (project / "src" / "api" / "issuer" / "keys.py").is_file()
+
+    code, out, err = oauthgen("update", str(project))
+    assert code == 0, err
+    assert "Nothing changed." in out
+
+    code, _, err = oauthgen("update", str(project), "-d", "kind=authorization-server")
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("error: kind: a project keeps its kind")
+    assert git(project, "status", "--porcelain") == ""
+    assert recorded_answers(project) == answers
+
+
+def test_an_authorization_server_answer_for_a_resource_server_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    code, _, err = oauthgen(
+        "new", str(tmp_path / "api"), "--kind", "resource-server", "--defaults", "-d", "storage=postgresql"
+    )
+
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("error: storage: ")
+    assert list(tmp_path.iterdir()) == []

@@ -135,12 +135,15 @@ def running_service(
     command: Callable[[int], list[str]] | None = None,
     log: list[str] | None = None,
     issuer_host: str | None = None,
+    port: int | None = None,
+    startup_seconds: float = 30,
 ) -> Iterator[str]:
     """Start the service in the project folder (`uvicorn --factory PACKAGE.main:create_app` from src/ unless a command
     for an installed project is given); yield its base URL; stop it cleanly; append its output to `log`. With
     ISSUER_HOST, the service runs with ISSUER=http://ISSUER_HOST:PORT, and that is the base URL (`localhost`, which
-    WebAuthn takes as an RP ID where an IP address is refused)."""
-    port = free_port()
+    WebAuthn takes as an RP ID where an IP address is refused). With PORT, it listens there: a service started again
+    where its clients know it to be. STARTUP_SECONDS bounds the wait for its first answer."""
+    port = port or free_port()
     base_url = f"http://{issuer_host or '127.0.0.1'}:{port}"
     if issuer_host is not None:
         env = {**(env or {}), "ISSUER": base_url}
@@ -153,7 +156,7 @@ def running_service(
         text=True,
     )
     try:
-        _wait_until_up(process, base_url)
+        _wait_until_up(process, base_url, startup_seconds)
         yield base_url
     finally:
         process.terminate()
