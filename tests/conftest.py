@@ -50,6 +50,7 @@ LONGEST = (
     "tests/test_generated_project.py::test_own_test_suite_passes",
     "tests/test_generated_project.py::test_readme_commands_install_run_and_test_in_a_fresh_venv",
     "tests/test_container.py::",
+    "tests/test_resource_server.py::test_rotations_and_an_outage_of_the_issuer_need_no_restart",
 )
 
 
