@@ -133,9 +133,7 @@ DataFile = Annotated[
     typer.Option("--data-file", metavar="FILE", help="YAML file of KEY: VALUE answers.", rich_help_panel=ANSWERS),
 ]
 Kind = Annotated[str | None, _main_option("kind", "KIND", "What to generate")]
-IssuerPreset = Annotated[
-    str | None, _main_option("issuer_preset", "PRESET", "Resource server: who issues its tokens")
-]
+IssuerPreset = Annotated[str | None, _main_option("issuer_preset", "PRESET", "Resource server: who issues its tokens")]
 Algorithm = Annotated[str | None, _main_option("jwt_algorithm", "ALG", "JWT signing algorithm")]
 Storage = Annotated[str | None, _main_option("storage", "DB", "Database for users")]
 TokenStore = Annotated[str | None, _main_option("token_store", "STORE", "Where token state lives")]
