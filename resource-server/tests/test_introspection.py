@@ -3,6 +3,7 @@
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,10 +12,15 @@ from .conftest import Clock, bearer
 from .issuer import LocalIssuer
 
 
+def introspecting_client(make_client: Callable[..., TestClient], issuer: LocalIssuer, **settings: Any) -> TestClient:
+    """The API with a client of its own at ISSUER for introspection, and SETTINGS."""
+    user, secret = issuer.introspection_client
+    return make_client(oauth_introspection_client_id=user, oauth_introspection_client_secret=secret, **settings)
+
+
 @pytest.fixture
 def introspecting(make_client: Callable[..., TestClient], issuer: LocalIssuer) -> TestClient:
-    user, secret = issuer.introspection_client
-    return make_client(oauth_introspection_client_id=user, oauth_introspection_client_secret=secret)
+    return introspecting_client(make_client, issuer)
 
 
 def _status(client: TestClient, token: str) -> int:
@@ -115,10 +121,7 @@ def test_jwts_are_still_verified_here(introspecting: TestClient, issuer: LocalIs
 def test_a_flood_of_made_up_tokens_reaches_the_issuer_a_bounded_number_at_a_time(
     make_client: Callable[..., TestClient], issuer: LocalIssuer
 ) -> None:
-    user, secret = issuer.introspection_client
-    client = make_client(
-        oauth_introspection_client_id=user, oauth_introspection_client_secret=secret, introspection_concurrency=3
-    )
+    client = introspecting_client(make_client, issuer, introspection_concurrency=3)
     issuer.introspection_delay = 0.01
 
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -132,13 +135,7 @@ def test_a_flood_of_made_up_tokens_reaches_the_issuer_a_bounded_number_at_a_time
 def test_a_shared_secret_with_introspection_reads_the_metadata_but_no_keys(
     make_client: Callable[..., TestClient], issuer: LocalIssuer
 ) -> None:
-    user, secret = issuer.introspection_client
-    client = make_client(
-        oauth_introspection_client_id=user,
-        oauth_introspection_client_secret=secret,
-        oauth_shared_secret="s" * 40,
-        oauth_algorithms="HS256",
-    )
+    client = introspecting_client(make_client, issuer, oauth_shared_secret="s" * 40, oauth_algorithms="HS256")
 
     assert _status(client, issuer.opaque_token()) == 200
     assert client.get("/health/ready").status_code == 200
@@ -149,13 +146,7 @@ def test_an_issuer_that_hangs_frees_the_introspection_slot(
     make_client: Callable[..., TestClient], issuer: LocalIssuer
 ) -> None:
     """A question the issuer never answers gives up after ISSUER_TIMEOUT_SECONDS, and its slot is free."""
-    user, secret = issuer.introspection_client
-    client = make_client(
-        oauth_introspection_client_id=user,
-        oauth_introspection_client_secret=secret,
-        introspection_concurrency=1,
-        issuer_timeout_seconds=0.2,
-    )
+    client = introspecting_client(make_client, issuer, introspection_concurrency=1, issuer_timeout_seconds=0.2)
     issuer.introspection_delay = 600
 
     started = time.monotonic()
@@ -173,8 +164,7 @@ def test_no_question_is_sent_but_to_an_https_endpoint(
 ) -> None:
     """The question carries this API's client secret and the token: never in clear text."""
     issuer.metadata_overrides["introspection_endpoint"] = endpoint
-    user, secret = issuer.introspection_client
-    client = make_client(oauth_introspection_client_id=user, oauth_introspection_client_secret=secret)
+    client = introspecting_client(make_client, issuer)
 
     assert _status(client, issuer.opaque_token()) == 401
     assert issuer.introspection_calls == 0
