@@ -46,19 +46,27 @@ class JsonFetcher:
         self.max_bytes = max_bytes
         self.host_limits = HostLimits(per_host_per_minute)
         self._fetching: dict[str, asyncio.Task[JsonDocument]] = {}
-        self._client = httpx.AsyncClient(
-            transport=PublicTransport(allow_loopback=allow_loopback, max_connections=MAX_CONNECTIONS),
-            follow_redirects=False,
-            trust_env=False,
-            timeout=timeout_seconds,
-            # A compressed body could be far larger than it looks: none is asked for, and none accepted.
-            headers={"Accept": "application/json", "Accept-Encoding": "identity", "User-Agent": USER_AGENT},
-        )
+        self._client: httpx.AsyncClient | None = None
+
+    def _made_client(self) -> httpx.AsyncClient:
+        """The client, made at the first fetch: its TLS context reads the whole trust store (tens of
+        milliseconds), which most runs of the service never need."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                transport=PublicTransport(allow_loopback=self.allow_loopback, max_connections=MAX_CONNECTIONS),
+                follow_redirects=False,
+                trust_env=False,
+                timeout=self.timeout_seconds,
+                # A compressed body could be far larger than it looks: none is asked for, and none accepted.
+                headers={"Accept": "application/json", "Accept-Encoding": "identity", "User-Agent": USER_AGENT},
+            )
+        return self._client
 
     async def aclose(self) -> None:
         for fetching in list(self._fetching.values()):
             fetching.cancel()
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     async def fetch(self, url: str) -> JsonDocument:
         """The JSON object at URL; `FetchRefused` when it cannot be had."""
@@ -100,7 +108,7 @@ class JsonFetcher:
         return parts.host
 
     async def _fetch(self, url: str) -> JsonDocument:
-        async with self._client.stream("GET", url) as response:
+        async with self._made_client().stream("GET", url) as response:
             if response.is_redirect:
                 raise FetchRefused("its address redirects elsewhere, which is not followed")
             if response.status_code != httpx.codes.OK:
