@@ -65,7 +65,6 @@ class IssuerKeys:
         self._fetched_at: float | None = None
         self._last_unknown_key_fetch = -math.inf
         self._in_flight: asyncio.Future[None] | None = None
-        self.fetches = 0  # key-set requests made, for the readiness report and the tests
 
     @property
     def used(self) -> bool:
@@ -138,7 +137,6 @@ class IssuerKeys:
         if not policy.uses_keys:
             self._fetched_at = self._clock()
             return
-        self.fetches += 1
         document = await self._documents.get(self._metadata.jwks_uri)
         keys = _published_keys(document, policy.algorithms)
         if not keys:
