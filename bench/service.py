@@ -42,6 +42,7 @@ PACKAGE = "my_service"
 # Many more tokens than the service keeps verified (1,024), cycled in order by each wrk thread from
 # opposite ends: a token comes back only after some 8,000 others, so every request misses the cache.
 TOKEN_POOL = 8192
+METRICS_TOKEN = secrets.token_urlsafe(32)
 ALGORITHMS = ["HS256", "RS256", "ES256", "Ed25519", "EdDSA"]
 # The issuers a resource server verifies tokens of: it takes published (asymmetric) keys only.
 RESOURCE_SERVER_ISSUERS = ["ES256", "RS256"]
@@ -119,6 +120,10 @@ def main() -> None:
                 )
                 for algorithm in algorithms
             }
+            # The same service counting every request for Prometheus (METRICS_TOKEN set).
+            metered = servers.enter_context(
+                _service(_generate(options, "metered", jwt_algorithm="HS256"), {"METRICS_TOKEN": METRICS_TOKEN})
+            )
             # One resource server project, started once per issuer; an issuer not measured above
             # (--quick) is started for it.
             issuers = {
@@ -145,6 +150,7 @@ def main() -> None:
                         f"{algorithm} new", f"{service.url}/protected", service.pid, tokens=service.mint(TOKEN_POOL)
                     ),
                 ]
+            loads.append(Measure("HS256 metered", f"{metered.url}/protected", metered.pid, token=metered.login()))
             for algorithm, (url, pid) in resource_servers.items():
                 issuer = issuers[algorithm]
                 loads += [
@@ -155,6 +161,12 @@ def main() -> None:
             found = _alternating(options, loads)
             rows += _comparison(found, algorithms)
             rows += _resource_server_comparison(found, issuer_algorithms)
+            rows.append(
+                (
+                    "HS256: `/protected`, one token, with metrics (METRICS_TOKEN set)",
+                    _fmt(found["HS256 metered"], found["HS256 same"], "without metrics"),
+                )
+            )
             hs256 = services["HS256"]
             rows += _grants_memory_and_loop_health(options, hs256, hs256.login())
             if args.quick:

@@ -50,4 +50,5 @@ def test_service_benchmark_runs() -> None:
     assert "| resource server, ES256 issuer: open route (`/health/live`) |" in result.stdout
     assert "| resource server, ES256 issuer: `/protected`, one token |" in result.stdout
     assert "| resource server, ES256 issuer: `/protected`, a new token each request |" in result.stdout
+    assert "| HS256: `/protected`, one token, with metrics (METRICS_TOKEN set) |" in result.stdout
     assert "| SQLite: login storm, 20 at once |" in result.stdout

@@ -10,6 +10,7 @@ from starlette.types import ASGIApp
 
 from .accounts.passwords import PasswordHasher
 from .accounts.secret_encryption import SecretBox
+from .audit.trail import AuditTrail
 from .config import Settings
 from .mail.outgoing import Outgoing
 from .outbound.json_documents import JsonFetcher
@@ -36,6 +37,8 @@ class AppState:
     # What access tokens are checked against for expiry; the tests move it instead of sleeping.
     clock: Callable[[], float] = time.time
     verified_tokens: VerifiedTokens = field(init=False)
+    # Where the security events go (audit/trail.py): appended from the background while the app runs.
+    audit: AuditTrail = field(init=False)
     passwords: PasswordHasher = field(init=False)
     token_store: TokenStore = field(init=False)
     outgoing: Outgoing = field(init=False)
@@ -44,6 +47,7 @@ class AppState:
 
     def __post_init__(self) -> None:
         self.verified_tokens = VerifiedTokens(clock=self.clock)
+        self.audit = AuditTrail(retention_days=self.settings.audit_retention_days, clock=self.clock)
 
 
 def app_state(app: ASGIApp) -> AppState:

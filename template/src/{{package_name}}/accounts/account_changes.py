@@ -8,6 +8,7 @@ and instance. Every way to change a password (a reset by e-mail included) goes t
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..audit import trail as audit
 from ..storage.models import User
 from ..storage.token_store import TokenStore
 from ..tokens.revocation import revoke_user_tokens
@@ -24,6 +25,7 @@ async def change_password(
     # After the change has committed: a token issued in between still falls before the revocation.
     await revoke_user_tokens(store, user.username)
     await forget_reset_tokens(store, user.username)
+    audit.record("password.changed", actor=audit.on_behalf_of(user.username), subject=user.username)
 
 
 async def reset_password(
@@ -35,17 +37,20 @@ async def reset_password(
     if user is None:
         return None
     await change_password(session, store, passwords, user.username, password)
+    audit.record("password.reset", actor=audit.user(user.username), subject=user.username)
     return user
 
 
 async def disable_account(session: AsyncSession, store: TokenStore, username: str) -> None:
     user = await disable_user(session, username)
     await revoke_user_tokens(store, user.username)
+    audit.record("user.disabled", actor=audit.on_behalf_of(user.username), subject=user.username)
 
 
 async def sign_out_everywhere(session: AsyncSession, store: TokenStore, username: str) -> None:
     user = await end_sign_ins(session, username)
     await revoke_user_tokens(store, user.username)
+    audit.record("sign_ins.ended", actor=audit.on_behalf_of(user.username), subject=user.username)
 
 
 async def reset_second_factors(session: AsyncSession, store: TokenStore, username: str) -> None:
@@ -54,3 +59,6 @@ async def reset_second_factors(session: AsyncSession, store: TokenStore, usernam
     user = await end_sign_ins(session, username)
     await remove_factors(session, user.username)
     await revoke_user_tokens(store, user.username)
+    audit.record(
+        "factor.removed", actor=audit.on_behalf_of(user.username), subject=user.username, detail={"factor": "all"}
+    )

@@ -14,6 +14,9 @@ from . import device_cookies
 from .casefold import folded
 from .login_attempts import Attempt, count
 
+# The name of these limits in the metrics.
+LIMIT = "failed_codes"
+
 
 async def begin(
     session: AsyncSession,
@@ -29,14 +32,14 @@ async def begin(
     window = settings.failed_login_long_window_seconds
     if device is not None and await device_cookies.is_trusted(session, store, device, username):
         attempt = Attempt(store_key("failed-codes:device", device))
-        await count(store, attempt, {attempt.own: (settings.max_failed_codes, window)})
+        await count(store, attempt, {attempt.own: (settings.max_failed_codes, window)}, LIMIT)
         return attempt
     attempt = Attempt(store_key("failed-codes:account", folded(username)), (_address_key(address),))
     limits = {
         attempt.own: (settings.max_failed_codes, window),
         attempt.shared[0]: (settings.max_failed_codes_per_address, window),
     }
-    await count(store, attempt, limits)
+    await count(store, attempt, limits, LIMIT)
     return attempt
 
 
@@ -47,6 +50,7 @@ async def begin_from_address(store: TokenStore, settings: Settings, address: str
         store,
         attempt,
         {attempt.own: (settings.max_failed_codes_per_address, settings.failed_login_long_window_seconds)},
+        LIMIT,
     )
     return attempt
 

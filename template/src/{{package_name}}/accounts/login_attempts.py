@@ -13,6 +13,7 @@ taken back off.
 from dataclasses import dataclass
 
 from ..config import Settings
+from ..observability.metrics import RATE_LIMITED
 from ..storage.record_keys import store_key
 from ..storage.token_store import TokenStore
 from .casefold import folded
@@ -62,13 +63,13 @@ async def begin(
             account_key: (settings.max_failed_logins_per_account, settings.failed_login_long_window_seconds),
             address_key: (settings.max_failed_logins_per_address, settings.failed_login_long_window_seconds),
         }
-    await count(store, attempt, limits)
+    await count(store, attempt, limits, "failed_logins")
     return attempt
 
 
-async def count(store: TokenStore, attempt: Attempt, limits: dict[str, tuple[int, int]]) -> None:
+async def count(store: TokenStore, attempt: Attempt, limits: dict[str, tuple[int, int]], name: str) -> None:
     """Count ATTEMPT on each of its keys, each with LIMITS' (limit, window in seconds); or refuse it,
-    TooManyFailedLogins, when a count would pass its limit."""
+    TooManyFailedLogins, when a count would pass its limit (counted in the metrics as NAME)."""
     counts = await store.increment({key: window for key, (_, window) in limits.items()})
     exceeded = [key for key, (limit, _) in limits.items() if counts[key] > limit]
     if exceeded:
@@ -76,6 +77,7 @@ async def count(store: TokenStore, attempt: Attempt, limits: dict[str, tuple[int
         retry_after = max([await store.ttl(key) for key in exceeded])
         # Not evaluated, so not a failure: a locked-out attacker's attempts count nowhere else.
         await store.decrement(*attempt.keys)
+        RATE_LIMITED.labels(name).inc()
         raise TooManyFailedLogins(max(retry_after, 1))
 
 

@@ -1,13 +1,18 @@
 """Password logins, the one sequence behind the password grant and the login page: bounded
 input, brute-force limits, then the password check."""
 
+import contextlib
+from collections.abc import Iterator
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..audit import trail as audit
 from ..config import Settings
+from ..observability.metrics import SIGN_INS
 from ..storage.models import User
 from ..storage.token_store import TokenStore
 from . import device_cookies, login_attempts
-from .passwords import PasswordHasher, is_acceptable
+from .passwords import PasswordHasher, PasswordHashingBusy, is_acceptable
 from .users import MAX_USERNAME_LENGTH, authenticate
 
 
@@ -39,25 +44,57 @@ async def log_in(
     an account whose address must be verified first); TooManyFailedLogins when paused,
     PasswordHashingBusy when the service cannot check a password now. `device` is the token of the
     browser's device cookie, if it sent one."""
-    if not username or len(username) > MAX_USERNAME_LENGTH or not is_acceptable(password):
-        # No such account can exist: refused before anything is counted, stored or hashed.
-        raise LoginFailed
-    # Taken first: a login refused for want of a place touches neither the database nor a counter.
-    with passwords.slot():
-        trusted = device is not None and await device_cookies.is_trusted(session, store, device, username)
-        attempt = await login_attempts.begin(store, settings, username, address, device if trusted else None)
-        try:
-            user = await authenticate(session, passwords, username, password)
-        except Exception:
-            await login_attempts.abandoned(store, attempt)
-            raise
-        if user is None:
+    with _outcome_counted(username):
+        if not username or len(username) > MAX_USERNAME_LENGTH or not is_acceptable(password):
+            # No such account can exist: refused before anything is counted, stored or hashed.
             raise LoginFailed
-        # The right password: no failed guess, whether or not the address lets the user in.
-        await login_attempts.succeeded(store, attempt)
-    if must_confirm_email(settings, user):
-        raise EmailNotVerified(user)
+        # Taken first: a login refused for want of a place touches neither the database nor a counter.
+        with passwords.slot():
+            trusted = device is not None and await device_cookies.is_trusted(session, store, device, username)
+            attempt = await login_attempts.begin(store, settings, username, address, device if trusted else None)
+            try:
+                user = await authenticate(session, passwords, username, password)
+            except Exception:
+                await login_attempts.abandoned(store, attempt)
+                raise
+            if user is None:
+                raise LoginFailed
+            # The right password: no failed guess, whether or not the address lets the user in.
+            await login_attempts.succeeded(store, attempt)
+        if must_confirm_email(settings, user):
+            raise EmailNotVerified(user)
+    SIGN_INS.labels("succeeded").inc()
+    audit.record(
+        "sign_in.succeeded", actor=audit.user(user.username), subject=user.username, detail={"method": "password"}
+    )
     return user
+
+
+@contextlib.contextmanager
+def _outcome_counted(username: str) -> Iterator[None]:
+    """A refused login, counted in the metrics by why, and recorded under the name as typed: whoever
+    tried is not known to be its owner."""
+    try:
+        yield
+    except EmailNotVerified:
+        SIGN_INS.labels("unverified").inc()
+        _record_refusal("sign_in.failed", username, "email_not_verified")
+        raise
+    except LoginFailed:
+        SIGN_INS.labels("failed").inc()
+        _record_refusal("sign_in.failed", username, "wrong_credentials")
+        raise
+    except login_attempts.TooManyFailedLogins:
+        SIGN_INS.labels("limited").inc()
+        _record_refusal("sign_in.limited", username, "failed_logins")
+        raise
+    except PasswordHashingBusy:
+        SIGN_INS.labels("busy").inc()
+        raise
+
+
+def _record_refusal(event_type: str, username: str, reason: str) -> None:
+    audit.record(event_type, outcome="failure", subject=username, detail={"method": "password", "reason": reason})
 
 
 def must_confirm_email(settings: Settings, user: User) -> bool:

@@ -11,9 +11,10 @@ conditional UPDATE, so of two requests racing with one assertion only one gets i
 """
 
 import base64
+import contextlib
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +42,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from ..audit import trail as audit
 from ..storage.models import Passkey, User
 from .authentication_methods import HARDWARE_KEY, SOFTWARE_KEY
 
@@ -155,6 +157,7 @@ async def register(
     except IntegrityError:
         await session.rollback()
         raise PasskeyRefused("credential registered already") from None
+    audit.record("factor.enrolled", actor=audit.user(username), subject=username, detail={"factor": "passkey"})
 
 
 async def authenticate(
@@ -168,40 +171,55 @@ async def authenticate(
 ) -> UsedPasskey:
     """The passkey that signed CREDENTIAL (the browser's answer to the options of CHALLENGE), of
     USERNAME if given; its counter and last use are updated. PasskeyRefused when it does not hold."""
-    try:
-        parsed = parse_authentication_credential_json(credential)
-    except _MALFORMED as exc:
-        raise PasskeyRefused(f"assertion refused: {type(exc).__name__}") from None
-    passkey = await session.scalar(select(Passkey).where(Passkey.credential_key == _credential_key(parsed.raw_id)))
-    if passkey is None or (username is not None and passkey.username != username):
-        raise PasskeyRefused("unknown credential")
-    subject = await session.scalar(select(User.subject).where(User.username == passkey.username))
-    handle = parsed.response.user_handle
-    if subject is None or (handle is not None and handle != subject.encode()):
-        raise PasskeyRefused("user handle of another account")
-    stored_count = passkey.sign_count
-    try:
-        verified = verify_authentication_response(
-            credential=parsed,
-            expected_challenge=challenge,
-            expected_rp_id=rp.id,
-            expected_origin=rp.origin,
-            credential_public_key=base64.urlsafe_b64decode(passkey.public_key + "=="),
-            credential_current_sign_count=stored_count,
-            require_user_verification=require_user_verification,
+    with _refusal_recorded(username):
+        try:
+            parsed = parse_authentication_credential_json(credential)
+        except _MALFORMED as exc:
+            raise PasskeyRefused(f"assertion refused: {type(exc).__name__}") from None
+        passkey = await session.scalar(select(Passkey).where(Passkey.credential_key == _credential_key(parsed.raw_id)))
+        if passkey is None or (username is not None and passkey.username != username):
+            raise PasskeyRefused("unknown credential")
+        subject = await session.scalar(select(User.subject).where(User.username == passkey.username))
+        handle = parsed.response.user_handle
+        if subject is None or (handle is not None and handle != subject.encode()):
+            raise PasskeyRefused("user handle of another account")
+        stored_count = passkey.sign_count
+        try:
+            verified = verify_authentication_response(
+                credential=parsed,
+                expected_challenge=challenge,
+                expected_rp_id=rp.id,
+                expected_origin=rp.origin,
+                credential_public_key=base64.urlsafe_b64decode(passkey.public_key + "=="),
+                credential_current_sign_count=stored_count,
+                require_user_verification=require_user_verification,
+            )
+        except _MALFORMED as exc:
+            raise PasskeyRefused(f"assertion refused: {type(exc).__name__}: {exc}") from None
+        # Only over the count read above: of two assertions racing, the one that writes second finds it changed.
+        taken = await session.execute(
+            update(Passkey)
+            .where(Passkey.id == passkey.id, Passkey.sign_count == stored_count)
+            .values(sign_count=verified.new_sign_count, last_used_at=int(time.time()))
         )
-    except _MALFORMED as exc:
-        raise PasskeyRefused(f"assertion refused: {type(exc).__name__}: {exc}") from None
-    # Only over the count read above: of two assertions racing, the one that writes second finds it changed.
-    taken = await session.execute(
-        update(Passkey)
-        .where(Passkey.id == passkey.id, Passkey.sign_count == stored_count)
-        .values(sign_count=verified.new_sign_count, last_used_at=int(time.time()))
+        await session.commit()
+        if not taken.rowcount:  # type: ignore[attr-defined]
+            raise PasskeyRefused("counter changed meanwhile")
+        used = UsedPasskey(passkey.username, method_of(passkey))
+    audit.record(
+        "sign_in.succeeded", actor=audit.user(used.username), subject=used.username, detail={"method": "passkey"}
     )
-    await session.commit()
-    if not taken.rowcount:  # type: ignore[attr-defined]
-        raise PasskeyRefused("counter changed meanwhile")
-    return UsedPasskey(passkey.username, method_of(passkey))
+    return used
+
+
+@contextlib.contextmanager
+def _refusal_recorded(username: str | None) -> Iterator[None]:
+    try:
+        yield
+    except PasskeyRefused as exc:
+        detail: audit.Detail = {"method": "passkey", "reason": str(exc)}
+        audit.record("sign_in.failed", outcome="failure", subject=username, detail=detail)
+        raise
 
 
 def method_of(passkey: Passkey) -> str:
@@ -224,7 +242,10 @@ async def remove_passkey(session: AsyncSession, username: str, passkey_id: int) 
     """Whether the passkey PASSKEY_ID of USERNAME was there to remove; another user's is never touched."""
     removed = await session.execute(delete(Passkey).where(Passkey.id == passkey_id, Passkey.username == username))
     await session.commit()
-    return bool(removed.rowcount)  # type: ignore[attr-defined]
+    if not removed.rowcount:  # type: ignore[attr-defined]
+        return False
+    audit.record("factor.removed", actor=audit.on_behalf_of(username), subject=username, detail={"factor": "passkey"})
+    return True
 
 
 def passkey_name(given: str | None) -> str:

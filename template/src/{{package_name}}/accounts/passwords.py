@@ -24,6 +24,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
 
 from ..config import Settings
+from ..observability.metrics import PASSWORD_HASHING_ADMITTED, PASSWORD_HASHING_SHED
 
 # Longer passwords are refused before hashing, so a huge one cannot tie up a worker.
 MAX_PASSWORD_LENGTH = 1024
@@ -64,14 +65,17 @@ class PasswordHasher:
             yield
             return
         if self._admitted >= self._capacity:
+            PASSWORD_HASHING_SHED.inc()
             raise PasswordHashingBusy
         self._admitted += 1
+        PASSWORD_HASHING_ADMITTED.inc()
         holding = _holding_slot.set(True)
         try:
             yield
         finally:
             _holding_slot.reset(holding)
             self._admitted -= 1
+            PASSWORD_HASHING_ADMITTED.dec()
 
     async def hash(self, password: str) -> str:
         return await self._run(self._hash.hash, password)

@@ -12,6 +12,7 @@ import secrets
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..audit import trail as audit
 from ..storage.models import RecoveryCode
 
 COUNT = 10
@@ -44,6 +45,7 @@ async def replace_codes(session: AsyncSession, username: str) -> list[str]:
     await session.execute(delete(RecoveryCode).where(RecoveryCode.username == username))
     session.add_all(RecoveryCode(username=username, code_hash=_digest(code)) for code in codes)
     await session.commit()
+    audit.record("recovery_codes.replaced", actor=audit.user(username), subject=username)
     return codes
 
 

@@ -7,6 +7,7 @@ from enum import Enum
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..audit import trail as audit
 from ..config import Settings
 from ..storage.models import Passkey, RecoveryCode, TotpAuthenticator
 from . import passkeys, recovery_codes, totp
@@ -59,11 +60,18 @@ async def second_step(session: AsyncSession, settings: Settings, username: str) 
 async def remove_factors(session: AsyncSession, username: str) -> None:
     """Remove the user's authenticator, recovery codes and passkeys (an operator's `reset-mfa`)."""
     await session.execute(delete(Passkey).where(Passkey.username == username))
-    await remove_authenticator(session, username)
+    await _delete_authenticator(session, username)
 
 
 async def remove_authenticator(session: AsyncSession, username: str) -> None:
     """Remove the user's authenticator app and the recovery codes that stand in for it; passkeys stay."""
+    await _delete_authenticator(session, username)
+    audit.record(
+        "factor.removed", actor=audit.on_behalf_of(username), subject=username, detail={"factor": "authenticator"}
+    )
+
+
+async def _delete_authenticator(session: AsyncSession, username: str) -> None:
     await session.execute(delete(TotpAuthenticator).where(TotpAuthenticator.username == username))
     await session.execute(delete(RecoveryCode).where(RecoveryCode.username == username))
     await session.commit()
@@ -72,6 +80,17 @@ async def remove_authenticator(session: AsyncSession, username: str) -> None:
 async def check_code(session: AsyncSession, box: SecretBox, username: str, code: str, now: float) -> CodeKind | None:
     """Which of the user's codes CODE is, an authenticator's (six digits) or a recovery code, now
     used; None when it is neither."""
+    kind = await _checked_code(session, box, username, code, now)
+    if kind is None:
+        audit.record("second_factor.failed", outcome="failure", subject=username)
+    else:
+        audit.record(
+            "second_factor.succeeded", actor=audit.user(username), subject=username, detail={"factor": kind.value}
+        )
+    return kind
+
+
+async def _checked_code(session: AsyncSession, box: SecretBox, username: str, code: str, now: float) -> CodeKind | None:
     if len(totp.normalized_code(code)) == totp.DIGITS:
         return CodeKind.AUTHENTICATOR if await totp.check_code(session, box, username, code, now) else None
     return CodeKind.RECOVERY if await recovery_codes.use_code(session, username, code) else None

@@ -14,6 +14,7 @@ import pyotp
 from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..audit import trail as audit
 from ..storage.models import TotpAuthenticator
 from ..storage.record_keys import store_key
 from ..storage.token_store import TokenStore
@@ -107,6 +108,7 @@ async def bind(session: AsyncSession, box: SecretBox, username: str, secret: str
         return False
     await session.merge(TotpAuthenticator(username=username, encrypted_secret=box.encrypt(secret), last_used_step=step))
     await session.commit()
+    audit.record("factor.enrolled", actor=audit.user(username), subject=username, detail={"factor": "authenticator"})
     return True
 
 

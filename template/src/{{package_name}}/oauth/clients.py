@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..audit import trail as audit
 from ..config import Settings
 from ..storage.database import can_hold, end_read
 from ..storage.models import Client
@@ -116,6 +117,7 @@ async def create_client(session: AsyncSession, new_client: NewClient) -> tuple[C
     client, secret = _new_client(new_client)
     session.add(client)
     await session.commit()
+    _record_change("client.created", client)
     return client, secret
 
 
@@ -130,6 +132,7 @@ async def create_self_registered_client(session: AsyncSession, new_client: NewCl
     client.last_used_at = now
     session.add(client)
     await session.commit()
+    _record_change("client.created", client)
     return SelfRegistered(client, secret, registration_token)
 
 
@@ -183,6 +186,7 @@ async def save_metadata_client(
         await session.rollback()
         existing = await get_client(session, client_id, unused_before=0)
         return existing if existing is not None and existing.registered_by == METADATA else None
+    _record_change("client.created", client)
     return client
 
 
@@ -212,6 +216,7 @@ async def replace_metadata(session: AsyncSession, client: Client, new_client: Ne
     session.expunge(client)
     for column, value in values.items():
         setattr(client, column, value)
+    _record_change("client.changed", client, secret_issued=secret is not None)
     return secret
 
 
@@ -219,7 +224,10 @@ async def delete_client(session: AsyncSession, client_id: str) -> bool:
     """Delete the client, and with it every consent to it; whether there was one."""
     deleted = await session.execute(delete(Client).where(Client.client_id == client_id))
     await session.commit()
-    return bool(getattr(deleted, "rowcount", 0))
+    if not getattr(deleted, "rowcount", 0):
+        return False
+    audit.record("client.deleted", subject=client_id, client_id=client_id)
+    return True
 
 
 async def list_clients(session: AsyncSession) -> list[Client]:
@@ -250,7 +258,23 @@ async def delete_unused_clients(session: AsyncSession, unused_before: int, limit
     # Checked again as they go: one used meanwhile stays.
     deleted = await session.execute(delete(Client).where(Client.client_id.in_(chosen), stale))
     await session.commit()
-    return int(getattr(deleted, "rowcount", 0))
+    count = int(getattr(deleted, "rowcount", 0))
+    if count:
+        audit.record("client.deleted", detail={"unused_clients": count})
+    return count
+
+
+def _record_change(event_type: str, client: Client, *, secret_issued: bool = False) -> None:
+    """What the client may do now: never its secret, which only its hash stands for."""
+    detail: audit.Detail = {
+        "registered_by": client.registered_by,
+        "redirect_uris": client.redirect_uris.split(),
+        "grant_types": client.grant_types.split(),
+        "scopes": client.scopes.split(),
+        "confidential": client.secret_hash is not None,
+        "secret_issued": secret_issued,
+    }
+    audit.record(event_type, subject=client.client_id, client_id=client.client_id, detail=detail)
 
 
 def _unused(unused_before: int) -> ColumnElement[bool]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..audit import trail as audit
 from ..config import Settings
 from ..storage.token_store import TokenStore
 from ..tokens.revocation import revoke_app_tokens
@@ -52,6 +53,7 @@ async def withdraw(session: AsyncSession, store: TokenStore, settings: Settings,
     await revoke_app_tokens(store, settings, username, client_id)
     await forget_consent(session, username, client_id)
     await revoke_app_tokens(store, settings, username, client_id)
+    audit.record("consent.withdrawn", actor=audit.on_behalf_of(username), subject=username, client_id=client_id)
     return True
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..accounts.profiles import IDENTITY_SCOPES
+from ..audit import trail as audit
 from ..storage.database import end_read
 from ..storage.models import Client, Consent
 from .resource_indicators import Target
@@ -70,6 +71,13 @@ async def record_consent(
                 )
             try:
                 await own.commit()
+                detail: audit.Detail = {
+                    "scopes": sorted({scope for scopes in asked.values() for scope in scopes}),
+                    "remembered": remember,
+                }
+                audit.record(
+                    "consent.given", actor=audit.user(username), subject=username, client_id=client_id, detail=detail
+                )
                 return
             except IntegrityError:
                 # Another approval of the same pair added the row meanwhile: update that one instead.

@@ -91,13 +91,14 @@ async def _internal_server_error(send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-# The fields of an access line, copied from the record into the JSON object.
+# The fields of an access line, copied from the record into the JSON object; and an audit event's.
 ACCESS_FIELDS = ("request_id", "method", "path", "status", "duration_ms")
+EVENT_FIELD = "event"
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per record: time (UTC, ISO 8601), level, logger, message, and the request's
-    fields on access lines."""
+    """One JSON object per record: time (UTC, ISO 8601), level, logger, message, the request's
+    fields on access lines, and the event on audit lines."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, object] = {
@@ -107,6 +108,8 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         line.update({field: record.__dict__[field] for field in ACCESS_FIELDS if field in record.__dict__})
+        if EVENT_FIELD in record.__dict__:
+            line[EVENT_FIELD] = record.__dict__[EVENT_FIELD]
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False)

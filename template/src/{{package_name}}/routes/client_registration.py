@@ -34,6 +34,7 @@ from ..oauth.clients import (
 from ..oauth.connected_apps import delete_client_and_tokens
 from ..oauth.initial_access_tokens import has_uses_left, use_initial_access_token
 from ..oauth.resources import declared_scopes
+from ..observability.metrics import RATE_LIMITED
 from ..storage.models import Client
 from ..storage.record_keys import store_key
 from ..storage.token_store import TokenStore
@@ -165,6 +166,7 @@ async def _throttle(request: Request, store: TokenStore, settings: Settings) -> 
     key = store_key("client-registrations", client_address(request))
     counts = await store.increment({key: settings.client_registration_window_seconds})
     if counts[key] > settings.client_registrations_per_address:
+        RATE_LIMITED.labels("client_registrations").inc()
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             "Too many client registrations from this address; try again later",

@@ -19,6 +19,7 @@ from ..accounts.passwords import MAX_PASSWORD_LENGTH
 from ..accounts.users import MAX_EMAIL_LENGTH, MAX_USERNAME_LENGTH, NewUser
 from ..config import Settings, issuer_of
 from ..deps import PasswordHasherDep, SessionDep, SettingsDep, TokenStoreDep, client_address
+from ..observability.metrics import RATE_LIMITED
 from ..storage.database import can_hold
 from ..storage.record_keys import store_key
 from ..web.mail_jobs import mail_context, send_later
@@ -42,6 +43,7 @@ async def forgot_password(request: Request, store: TokenStoreDep, settings: Sett
     key = store_key("account-email-requests", client_address(request))
     counts = await store.increment({key: settings.account_email_window_seconds})
     if counts[key] > settings.max_account_emails_per_address:
+        RATE_LIMITED.labels("account_emails").inc()
         response = error_page(
             request, "Too many requests from this address; try again later.", status.HTTP_429_TOO_MANY_REQUESTS
         )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 
 from ..accounts.users import NewUser, UserExistsError, create_user
 from ..deps import PasswordHasherDep, SessionDep, SettingsDep, TokenStoreDep, client_address
+from ..observability.metrics import RATE_LIMITED
 from ..storage.record_keys import store_key
 
 router = APIRouter(tags=["users"])
@@ -31,6 +32,7 @@ async def register(
     key = store_key("registrations", client_address(request))
     counts = await store.increment({key: window})
     if counts[key] > settings.max_registrations_per_address:
+        RATE_LIMITED.labels("registrations").inc()
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             "Too many registrations from this address; try again later",

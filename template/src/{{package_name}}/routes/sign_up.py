@@ -19,6 +19,7 @@ from ..accounts.users import MAX_EMAIL_LENGTH, MAX_USERNAME_LENGTH
 from ..config import Settings
 from ..deps import PasswordHasherDep, SettingsDep, TokenStoreDep, client_address
 from ..errors import BUSY_RETRY_AFTER_SECONDS
+from ..observability.metrics import RATE_LIMITED
 from ..storage.record_keys import store_key
 from ..storage.token_store import TokenStore
 from ..web.mail_jobs import mail_context, send_later
@@ -68,6 +69,7 @@ async def _registrations_exceeded(store: TokenStore, settings: Settings, request
     counts = await store.increment({key: settings.registration_window_seconds})
     if counts[key] <= settings.max_registrations_per_address:
         return None
+    RATE_LIMITED.labels("registrations").inc()
     # The window began at this address's first registration: only its rest is left.
     return max(await store.ttl(key), 1)
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..accounts.authentication_methods import level_of
 from ..accounts.users import get_user
+from ..audit import trail as audit
 from ..config import Settings
 from ..deps import (
     AudienceDep,
@@ -34,6 +35,7 @@ from ..oauth.consents import note_use
 from ..oauth.grants import Context, Grant, TokenForm, TokenRequest
 from ..oauth.grants.supported import EXCHANGES, Exchange, offered_grant_types
 from ..oauth.resource_indicators import audience_claim, own_api, served_here, token_scopes
+from ..observability.metrics import TOKENS_ISSUED
 from ..storage.models import Client
 from ..storage.token_store import TokenStore
 from ..tokens.access_tokens import issue_access_token
@@ -101,6 +103,14 @@ async def token(
         scopes=scopes,
         lifetime_seconds=lifetime,
         grant_id=grant.grant_id,
+    )
+    TOKENS_ISSUED.labels(form.grant_type).inc()
+    audit.record(
+        "token.issued",
+        actor=audit.client(grant.client_id),
+        subject=grant.subject,
+        client_id=grant.client_id,
+        detail={"grant_type": form.grant_type, "scopes": sorted(scopes)},
     )
     id_token = await _id_token(session, id_token_signers, settings, issuer, client, grant, access_token)
     body = TokenResponse(

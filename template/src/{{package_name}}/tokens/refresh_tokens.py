@@ -16,8 +16,10 @@ import secrets
 import time
 from typing import Any
 
+from ..audit import trail as audit
 from ..config import Settings
 from ..errors import InvalidGrant
+from ..observability.metrics import REFRESH_TOKEN_REUSE
 from ..storage.record_keys import store_key
 from ..storage.token_store import TokenStore
 from .revocation import grant_lifetime_seconds, revoke_grant
@@ -84,14 +86,28 @@ async def use_refresh_token(
         in_grace = time.time() - used_before < grace_seconds
         if not (in_grace and record["client_id"] == holder):
             await revoke_grant(store, record["grant_id"], grant_lifetime_seconds(settings))
+            _reuse_detected(record, holder, "used_again")
             raise InvalidGrant("The refresh token was already used; the grant is revoked")
     elif record.get("replaces") is not None:
         branches = store_key("refresh-branches", record["replaces"])
         lifetime = settings.refresh_token_expire_days * 86400
         if (await store.increment({branches: lifetime}))[branches] > 1:
             await revoke_grant(store, record["grant_id"], grant_lifetime_seconds(settings))
+            _reuse_detected(record, holder, "second_branch")
             raise InvalidGrant("Another branch of this grant is in use; the grant is revoked")
     return record
+
+
+def _reuse_detected(record: dict[str, Any], holder: str, how: str) -> None:
+    REFRESH_TOKEN_REUSE.inc()
+    audit.record(
+        "refresh_token.reused",
+        outcome="failure",
+        actor=audit.client(holder) if holder else None,
+        subject=record["subject"],
+        client_id=record["client_id"],
+        detail={"how": how, "grant_revoked": True},
+    )
 
 
 async def revoke_refresh_token(store: TokenStore, settings: Settings, token: str) -> dict[str, Any] | None:

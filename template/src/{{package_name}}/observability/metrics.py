@@ -1,0 +1,112 @@
+"""The service's Prometheus metrics: what is counted, the middleware that counts every request, and
+the registry an exposition reads.
+
+Every process counts in memory; under `serve --workers N` (and --reload) `serve` points
+PROMETHEUS_MULTIPROC_DIR at a directory of its own before the workers start, each worker counts in
+files there, and an exposition adds them up, so a scrape sees one service whichever worker answers.
+"""
+
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess, start_http_server
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+# A client chooses the method: any other is counted as "other", so it cannot add series without end.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# The label of a request that matched no route: its path is the client's, and never a label.
+UNMATCHED = "unmatched"
+
+REQUESTS = Counter(
+    "http_requests", "HTTP requests answered, by route template and status", ["method", "route", "status"]
+)
+REQUEST_SECONDS = Histogram(
+    "http_request_duration_seconds", "Time to answer an HTTP request, by route template", ["method", "route"]
+)
+SIGN_INS = Counter(
+    "sign_ins",
+    "Passwords checked at sign-in (the login page and the password grant), by outcome: succeeded, failed, "
+    "limited (paused by a brute-force limit), busy (password hashing was full) or unverified (the address "
+    "must be confirmed first)",
+    ["outcome"],
+)
+TOKENS_ISSUED = Counter("tokens_issued", "Access tokens issued, by grant type", ["grant_type"])
+RATE_LIMITED = Counter("rate_limited", "Requests refused by a limit (429 or a paused sign-in), by limit", ["limit"])
+PASSWORD_HASHING_SHED = Counter(
+    "password_hashing_shed", "Requests refused at once (503) because every password-hashing place was taken"
+)
+PASSWORD_HASHING_ADMITTED = Gauge(
+    "password_hashing_admitted",
+    "Passwords being hashed or waiting for a hashing thread",
+    multiprocess_mode="livesum",
+)
+REFRESH_TOKEN_REUSE = Counter(
+    "refresh_token_reuse", "Refresh tokens presented after their rotation: each one revoked its grant"
+)
+
+
+def registry() -> CollectorRegistry:
+    """What an exposition reads: this process's metrics, or every worker's when they count in files."""
+    directory = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
+    if directory is None:
+        return REGISTRY
+    combined = CollectorRegistry()
+    multiprocess.MultiProcessCollector(combined, path=directory)  # type: ignore[no-untyped-call]
+    return combined
+
+
+def forget_this_process() -> None:
+    """At a worker's exit: its gauges stop counting (its counters stay in the totals)."""
+    if MULTIPROCESS_DIR_VARIABLE in os.environ:
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+@contextlib.contextmanager
+def counted_across_processes() -> Iterator[None]:
+    """For `serve` with worker processes: a fresh directory where each of them counts, set before they
+    start (they inherit it) and removed when they have stopped."""
+    directory = tempfile.mkdtemp(prefix="metrics-")
+    os.environ[MULTIPROCESS_DIR_VARIABLE] = directory
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROCESS_DIR_VARIABLE]
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def serve_on_port(host: str, port: int) -> None:
+    """Serve the exposition on a port of its own, from a thread of this process, until it exits."""
+    start_http_server(port, addr=host, registry=registry())
+
+
+class RequestMetrics:
+    """ASGI middleware: count each HTTP request and time it, by method, route template and status."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client gets when the application fails before it answers
+
+        async def send_counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_counted)
+        finally:
+            method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
+            route = getattr(scope.get("route"), "path", UNMATCHED)
+            REQUESTS.labels(method, route, str(status)).inc()
+            REQUEST_SECONDS.labels(method, route).observe(time.perf_counter() - started)
