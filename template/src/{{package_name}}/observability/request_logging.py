@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -27,10 +28,20 @@ current_request_id: ContextVar[str] = ContextVar("current_request_id", default="
 class RequestLog:
     """ASGI middleware: give each HTTP request an ID, return it, and log the request when it ends."""
 
-    def __init__(self, app: ASGIApp, *, trust_request_id: bool, log_access: bool) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        trust_request_id: bool,
+        log_access: bool,
+        count: Callable[[Scope, int, float], None] | None = None,
+    ) -> None:
         self.app = app
         self.trust_request_id = trust_request_id
         self.log_access = log_access
+        # What counts each request by its scope, status and duration in seconds (the metrics): here,
+        # where the request is timed anyway, rather than in a middleware of its own.
+        self.count = count
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,6 +70,9 @@ class RequestLog:
                 await _internal_server_error(send_with_id)
             raise
         finally:
+            duration = time.perf_counter() - started
+            if self.count is not None:
+                self.count(scope, status, duration)
             if self.log_access:
                 access_logger.info(
                     "%s %s %d",
@@ -70,7 +84,7 @@ class RequestLog:
                         "method": scope["method"],
                         "path": scope["path"],
                         "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                        "duration_ms": round(duration * 1000, 3),
                     },
                 )
 
