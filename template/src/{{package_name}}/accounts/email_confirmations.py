@@ -12,6 +12,7 @@ from enum import Enum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..audit import trail as audit
 from ..storage.token_store import TokenStore
 from .account_tokens import PendingSignUp, email_change_holder, pending_sign_up, verification_holder
 from .profiles import Profile
@@ -52,6 +53,7 @@ async def confirm_email(session: AsyncSession, store: TokenStore, token: str) ->
     user = await verification_holder(session, store, token, spend=True)
     if user is not None and user.email is not None:
         await mark_email_verified(session, user.username, user.email)
+        audit.record("email.verified", actor=audit.user(user.username), subject=user.username)
         return Confirmation(Outcome.VERIFIED, user.username, user.email)
     change = await email_change_holder(session, store, token, spend=True)
     if change is not None:
@@ -59,6 +61,7 @@ async def confirm_email(session: AsyncSession, store: TokenStore, token: str) ->
         # Read first: the update changes the user loaded in this session too.
         username, replaced_email = changed.username, changed.email
         await set_profile(session, username, Profile(email=email, email_verified=True))
+        audit.record("email.changed", actor=audit.user(username), subject=username)
         return Confirmation(Outcome.CHANGED, username, email, replaced_email)
     sign_up = await pending_sign_up(store, token, spend=True)
     if sign_up is not None:

@@ -39,12 +39,15 @@ async def log_in(
     password: str,
     address: str,
     device: str | None = None,
+    reauthentication: bool = False,
 ) -> User:
     """The user these credentials log in, or LoginFailed (EmailNotVerified for a right password of
     an account whose address must be verified first); TooManyFailedLogins when paused,
     PasswordHashingBusy when the service cannot check a password now. `device` is the token of the
-    browser's device cookie, if it sent one."""
-    with _outcome_counted(username):
+    browser's device cookie, if it sent one. A REAUTHENTICATION (a signed-in user's current password,
+    asked before a change) is limited alike, and recorded apart from sign-ins."""
+    event = "reauthentication" if reauthentication else "sign_in"
+    with _outcome_counted(username, event):
         if not username or len(username) > MAX_USERNAME_LENGTH or not is_acceptable(password):
             # No such account can exist: refused before anything is counted, stored or hashed.
             raise LoginFailed
@@ -63,38 +66,40 @@ async def log_in(
             await login_attempts.succeeded(store, attempt)
         if must_confirm_email(settings, user):
             raise EmailNotVerified(user)
-    SIGN_INS.labels("succeeded").inc()
+    if not reauthentication:
+        SIGN_INS.labels("succeeded").inc()
     audit.record(
-        "sign_in.succeeded", actor=audit.user(user.username), subject=user.username, detail={"method": "password"}
+        f"{event}.succeeded", actor=audit.user(user.username), subject=user.username, detail={"method": "password"}
     )
     return user
 
 
 @contextlib.contextmanager
-def _outcome_counted(username: str) -> Iterator[None]:
-    """A refused login, counted in the metrics by why, and recorded under the name as typed: whoever
-    tried is not known to be its owner."""
+def _outcome_counted(username: str, event: str) -> Iterator[None]:
+    """A refused login, counted in the metrics by why (sign-ins only), and recorded as EVENT under the
+    name as typed: whoever tried is not known to be its owner."""
     try:
         yield
     except EmailNotVerified:
-        SIGN_INS.labels("unverified").inc()
-        _record_refusal("sign_in.failed", username, "email_not_verified")
+        _refused(event, "failed", username, "unverified", "email_not_verified")
         raise
     except LoginFailed:
-        SIGN_INS.labels("failed").inc()
-        _record_refusal("sign_in.failed", username, "wrong_credentials")
+        _refused(event, "failed", username, "failed", "wrong_credentials")
         raise
     except login_attempts.TooManyFailedLogins:
-        SIGN_INS.labels("limited").inc()
-        _record_refusal("sign_in.limited", username, "failed_logins")
+        _refused(event, "limited", username, "limited", "failed_logins")
         raise
     except PasswordHashingBusy:
-        SIGN_INS.labels("busy").inc()
+        if event == "sign_in":
+            SIGN_INS.labels("busy").inc()
         raise
 
 
-def _record_refusal(event_type: str, username: str, reason: str) -> None:
-    audit.record(event_type, outcome="failure", subject=username, detail={"method": "password", "reason": reason})
+def _refused(event: str, outcome: str, username: str, counted_as: str, reason: str) -> None:
+    if event == "sign_in":
+        SIGN_INS.labels(counted_as).inc()
+    detail: audit.Detail = {"method": "password", "reason": reason}
+    audit.record(f"{event}.{outcome}", outcome="failure", subject=username, detail=detail)
 
 
 def must_confirm_email(settings: Settings, user: User) -> bool:

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, case, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..audit import trail as audit
 from ..storage.database import can_hold, end_read
 from ..storage.models import User
 from . import password_policy
@@ -100,6 +101,9 @@ async def create_user_with_hash(
     except IntegrityError:
         await session.rollback()
         raise UserExistsError(username) from None
+    audit.record(
+        "user.created", actor=audit.on_behalf_of(username), subject=username, detail={"scopes": sorted(scopes)}
+    )
     return user
 
 

@@ -44,9 +44,15 @@ EXPIRED_BATCH = 1000
 CLEANUP_INTERVAL_SECONDS = 3600
 # How long a stopping trail waits for its queue to be written and its deletion to end.
 DRAIN_SECONDS = 10
+# A batch the database refused for want of a connection is tried again, a second later, then two.
+WRITE_ATTEMPTS = 3
+WRITE_RETRY_SECONDS = 1.0
+DROPS_SAID_EVERY_SECONDS = 60
+# A detail's text and lists are cut to these: no one can hide the rest of an event behind one long value.
+MAX_DETAIL_TEXT = 255
+MAX_DETAIL_LIST_CHARACTERS = 600
 # Column sizes (storage/models.py): what a client sent is cut to them.
 TEXT_LIMITS = {"type": 64, "actor": 200, "subject": 200, "client_id": 255, "address": 64, "request_id": 128}
-MAX_DETAIL_CHARACTERS = 2000
 
 _trail: ContextVar["AuditTrail | None"] = ContextVar("audit_trail", default=None)
 _address: ContextVar[str | None] = ContextVar("audit_address", default=None)
@@ -138,18 +144,27 @@ class AuditTrail:
         self._retention_seconds = retention_days * 86400
         self.clock = clock
         self._queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_CAPACITY)
+        self._dropped = 0
+        self._dropped_said_at = -float("inf")
 
     def append(self, event: Event) -> None:
         try:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
-            logger.error(
-                "Audit queue full: the row of event %s of request %s was dropped", event.type, event.request_id
-            )
+            # Said once a minute at most: a flood must not turn into a flood of log lines.
+            self._dropped += 1
+            now = time.monotonic()
+            if now - self._dropped_said_at >= DROPS_SAID_EVERY_SECONDS:
+                logger.error("Audit queue full: %d event rows dropped (their log lines are kept)", self._dropped)
+                self._dropped, self._dropped_said_at = 0, now
 
     @property
     def has_pending(self) -> bool:
         return not self._queue.empty()
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
 
     async def written(self) -> None:
         """Until every event recorded so far is written (or dropped, as the log says)."""
@@ -170,6 +185,9 @@ class AuditTrail:
         """The writer to the database of SESSIONS (and, with CLEANUP, the retention's deletions) for as
         long as the context lasts; at its end, what is queued is written."""
         self._sessions = sessions
+        # What the application starts from here on (its background jobs) records to this trail, for no one.
+        _trail.set(self)
+        _actor.set(None)
         stopping = asyncio.Event()
         writer = asyncio.create_task(self._write())
         cleaner = asyncio.create_task(self._clean_up(stopping)) if cleanup else None
@@ -214,16 +232,32 @@ class AuditTrail:
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                assert self._sessions is not None
-                async with self._sessions() as session:
-                    await session.execute(insert(AuditEvent), [event.row() for event in batch])
-                    await session.commit()
-            except Exception:
-                # Never a reason to stop writing the next ones: their log lines hold them meanwhile.
-                logger.exception("%d audit events could not be written to the database", len(batch))
+                await self._insert(batch)
             finally:
                 for _ in batch:
                     self._queue.task_done()
+
+    async def _insert(self, batch: list[Event]) -> None:
+        """Append BATCH, trying again a few times while the database is unavailable; then give it up,
+        never the writing of the next ones: the log lines hold them meanwhile."""
+        assert self._sessions is not None
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                async with self._sessions() as session:
+                    await session.execute(insert(AuditEvent), [event.row() for event in batch])
+                    await session.commit()
+                return
+            except UNAVAILABLE_ERRORS as exc:
+                if attempt == WRITE_ATTEMPTS:
+                    unavailable = type(exc).__name__
+                    logger.error(
+                        "%d audit event rows not written: the database is unavailable (%s)", len(batch), unavailable
+                    )
+                    return
+                await asyncio.sleep(WRITE_RETRY_SECONDS * attempt)
+            except Exception:
+                logger.exception("%d audit event rows could not be written", len(batch))
+                return
 
     async def _clean_up(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
@@ -231,6 +265,9 @@ class AuditTrail:
                 deleted = await self.delete_expired()
             except UNAVAILABLE_ERRORS:
                 logger.warning("Old audit events could not be deleted: the database is unavailable")
+            except Exception:
+                # Tried again at the next interval, like an outage.
+                logger.exception("Old audit events could not be deleted")
             else:
                 if deleted:
                     logger.info("Deleted %d audit events older than the retention", deleted)
@@ -248,6 +285,8 @@ class AuditContext:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             _trail.set(self.trail)
+            # Whoever the process runs for (a command that serves), a request acts for its caller.
+            _actor.set(None)
             # uvicorn puts a forwarded address here only when the peer is a trusted proxy.
             peer = scope.get("client")
             _address.set(peer[0] if peer else None)
@@ -263,18 +302,24 @@ def _text(value: str | None, column: str) -> str | None:
 
 
 def _detail(detail: Detail) -> dict[str, Any]:
-    cleaned: dict[str, Any] = {
-        key: [_clean(item) for item in value] if isinstance(value, list) else _clean(value)
-        for key, value in detail.items()
-    }
-    if len(json.dumps(cleaned, ensure_ascii=False)) > MAX_DETAIL_CHARACTERS:
-        return {"truncated": True}
-    return cleaned
+    return {key: _shortened_list(value) if isinstance(value, list) else _clean(value) for key, value in detail.items()}
+
+
+def _shortened_list(values: list[str]) -> list[str]:
+    """VALUES, as many as fit MAX_DETAIL_LIST_CHARACTERS, then how many more there were."""
+    kept: list[str] = []
+    size = 0
+    for value in values:
+        text = str(_clean(value))
+        size += len(text) + 4
+        if size > MAX_DETAIL_LIST_CHARACTERS:
+            kept.append(f"... {len(values) - len(kept)} more")
+            break
+        kept.append(text)
+    return kept
 
 
 def _clean(value: str | int | bool | None) -> str | int | bool | None:
-    return (
-        value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")[:255]
-        if isinstance(value, str)
-        else value
-    )
+    if not isinstance(value, str):
+        return value
+    return value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")[:MAX_DETAIL_TEXT]

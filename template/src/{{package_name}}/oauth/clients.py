@@ -220,13 +220,13 @@ async def replace_metadata(session: AsyncSession, client: Client, new_client: Ne
     return secret
 
 
-async def delete_client(session: AsyncSession, client_id: str) -> bool:
+async def delete_client(session: AsyncSession, client_id: str, *, actor: str | None = None) -> bool:
     """Delete the client, and with it every consent to it; whether there was one."""
     deleted = await session.execute(delete(Client).where(Client.client_id == client_id))
     await session.commit()
     if not getattr(deleted, "rowcount", 0):
         return False
-    audit.record("client.deleted", subject=client_id, client_id=client_id)
+    audit.record("client.deleted", actor=actor, subject=client_id, client_id=client_id)
     return True
 
 
@@ -260,7 +260,7 @@ async def delete_unused_clients(session: AsyncSession, unused_before: int, limit
     await session.commit()
     count = int(getattr(deleted, "rowcount", 0))
     if count:
-        audit.record("client.deleted", detail={"unused_clients": count})
+        audit.record("client.deleted", actor=audit.SYSTEM, detail={"unused_clients": count})
     return count
 
 

@@ -58,13 +58,13 @@ async def withdraw(session: AsyncSession, store: TokenStore, settings: Settings,
 
 
 async def delete_client_and_tokens(
-    session: AsyncSession, store: TokenStore, settings: Settings, client_id: str
+    session: AsyncSession, store: TokenStore, settings: Settings, client_id: str, *, actor: str | None = None
 ) -> None:
     """Delete the client (RFC 7592 §2.3) with its consents, and end its tokens and codes in flight for
     every user who approved it, on every process: as a withdrawal does, revoked before and after."""
     usernames = await consenting_users(session, client_id)
     for username in usernames:
         await revoke_app_tokens(store, settings, username, client_id)
-    await delete_client(session, client_id)
+    await delete_client(session, client_id, actor=actor)
     for username in usernames:
         await revoke_app_tokens(store, settings, username, client_id)

@@ -386,6 +386,7 @@ async def _check_password(
             password=_field(form, "current_password") or "",
             address=client_address(request),
             device=presented_device(request, settings),
+            reauthentication=True,
         )
     except TooManyFailedLogins as exc:
         error = "Too many failed attempts; try again later."

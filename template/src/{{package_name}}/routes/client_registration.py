@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..audit import trail as audit
 from ..bearer_challenges import bearer_challenge
 from ..config import Settings
 from ..deps import ClockDep, IssuerDep, SessionDep, SettingsDep, TokenStoreDep, bearer_token, client_address
@@ -158,7 +159,8 @@ async def delete_client(
 ) -> Response:
     """Delete a self-registered client (RFC 7592 §2.3): its consents go, and every token it holds ends."""
     client, _token = await _managed_client(request, session, settings, clock(), client_id)
-    await delete_client_and_tokens(session, store, settings, client.client_id)
+    # Its registration access token proves the client itself asks.
+    await delete_client_and_tokens(session, store, settings, client.client_id, actor=audit.client(client.client_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=NO_STORE)
 
 

@@ -204,6 +204,7 @@ async def account_passkey_options(
             password=_fields(body).get("current_password") or "",
             address=client_address(request),
             device=presented_device(request, settings),
+            reauthentication=True,
         )
     except TooManyFailedLogins as exc:
         return _too_many(exc)

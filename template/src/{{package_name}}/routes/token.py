@@ -104,14 +104,6 @@ async def token(
         lifetime_seconds=lifetime,
         grant_id=grant.grant_id,
     )
-    TOKENS_ISSUED.labels(form.grant_type).inc()
-    audit.record(
-        "token.issued",
-        actor=audit.client(grant.client_id),
-        subject=grant.subject,
-        client_id=grant.client_id,
-        detail={"grant_type": form.grant_type, "scopes": sorted(scopes)},
-    )
     id_token = await _id_token(session, id_token_signers, settings, issuer, client, grant, access_token)
     body = TokenResponse(
         access_token=access_token,
@@ -120,6 +112,19 @@ async def token(
         expires_in=lifetime,
         scope=" ".join(sorted(scopes)),
         refresh_token=await _refresh_token(store, settings, grant),
+    )
+    # Once every token of the answer is made: a store that fails meanwhile answers 503, and issued nothing.
+    TOKENS_ISSUED.labels(form.grant_type).inc()
+    audit.record(
+        "token.issued",
+        actor=audit.client(grant.client_id),
+        subject=grant.subject,
+        client_id=grant.client_id,
+        detail={
+            "grant_type": form.grant_type,
+            "scopes": sorted(scopes),
+            "refresh_token": body.refresh_token is not None,
+        },
     )
     return JSONResponse(body.model_dump(exclude_none=True), headers=NO_STORE)
 
