@@ -1,7 +1,7 @@
 """Prometheus's scrape of the service's metrics at /metrics, for the holder of METRICS_TOKEN only.
 
 Mounted only when METRICS_TOKEN is set; METRICS_PORT serves the same exposition on a port of its own,
-without a token, from `serve` (observability/metrics_server.py).
+without a token, from `serve` (observability/metrics.py, `serve_on_port`).
 """
 
 import hmac
