@@ -28,25 +28,24 @@ NAME = "svc"  # the project's folder name, and so its project and package name
 # Local state no generation writes and no comparison should see: the repository, and what the service makes.
 NOT_RENDERED = {".git", "var", ".env"}
 
-# (answers the project was generated with, the answer changed afterwards). One algorithm of each key type:
-# within a type (RS* and PS* share RSA keys) a change renders the same files with another name in them.
+# (answers the project was generated with, the answer changed afterwards): one change of each kind, as the
+# rendered files tell them apart. Algorithms: every HS* to asymmetric change swaps the same files (signing_keys.py
+# from the key-pair source, test_shared_secret.py out, test_key_pairs.py in, config.py, conftest.py, compose.yaml,
+# .env.production.example, pyproject.toml, README.md); EdDSA does all that and adds test_ed25519_signatures.py and
+# pyproject.toml's EdDSA branch, so RS*, PS* and ES* (the same files, another name and key type in them) add
+# nothing, nor does HS256 -> HS512 (a name in files that stay, as in a lifetime change). Both lifetimes, from
+# either start, change a number in config.py and README.md: one is enough. Every storage move and both
+# token_store moves render files of their own. WAYS go in turn: the flags tried are --algorithm, --token-store
+# and --storage.
 CHANGES: list[tuple[dict[str, str], tuple[str, str]]] = [
-    ({}, ("jwt_algorithm", "HS512")),
-    ({}, ("jwt_algorithm", "PS256")),
-    ({}, ("jwt_algorithm", "ES256")),
     ({}, ("jwt_algorithm", "EdDSA")),
     ({}, ("storage", "postgresql")),
     ({}, ("storage", "mysql")),
     ({}, ("token_store", "redis")),
     ({}, ("access_token_expire_minutes", "15")),
-    ({}, ("refresh_token_expire_days", "0")),
-    # And back from choices other than the defaults.
-    ({"storage": "postgresql", "token_store": "redis", "refresh_token_expire_days": "0"}, ("storage", "sqlite")),
+    # And back from choices other than the defaults (the refresh lifetime 0 must survive the change).
     ({"storage": "postgresql", "token_store": "redis", "refresh_token_expire_days": "0"}, ("token_store", "database")),
-    (
-        {"storage": "postgresql", "token_store": "redis", "refresh_token_expire_days": "0"},
-        ("refresh_token_expire_days", "7"),
-    ),
+    ({"storage": "postgresql", "token_store": "redis", "refresh_token_expire_days": "0"}, ("storage", "sqlite")),
 ]
 
 
@@ -103,7 +102,10 @@ def project_copy(committed_project: Callable[..., Path], tmp_path: Path) -> Call
 
 @pytest.mark.parametrize("change", CHANGES, ids=_id)
 def test_changed_answer_gives_the_fresh_project(
-    project_copy: Callable[..., Path], tmp_path: Path, change: tuple[dict[str, str], tuple[str, str]]
+    committed_project: Callable[..., Path],
+    project_copy: Callable[..., Path],
+    tmp_path: Path,
+    change: tuple[dict[str, str], tuple[str, str]],
 ) -> None:
     base, (key, value) = change
     project = project_copy(**base)
@@ -127,10 +129,9 @@ def test_changed_answer_gives_the_fresh_project(
     assert git(project, "rev-parse", "HEAD") == head, "the change is left for review, not committed"
     listed = [line.strip() for line in out.split("Changed files (review with `git diff`):\n", 1)[1].splitlines()]
     assert listed == _changed_in_git(project)
-    fresh = tmp_path / "fresh" / NAME
-    code, _, err = oauthgen("new", str(fresh), "--defaults", *_data({**base, key: value}))
-    assert code == 0, err
-    assert _tree(project) == _tree(fresh)
+    # What `oauthgen new` gives with the changed answer: the session's project with those answers, made here if
+    # no test made it first (the storage moves' tests start from the same ones).
+    assert _tree(project) == _tree(committed_project(**{**base, key: value}))
 
 
 @pytest.mark.parametrize(
