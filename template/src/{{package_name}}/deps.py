@@ -13,12 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .accounts.passwords import PasswordHasher
 from .accounts.secret_encryption import SecretBox
 from .app_state import app_state
+from .audit import trail as audit
 from .bearer_challenges import bearer_challenge, insufficient_scope
 from .config import Settings, issuer_of
 from .oauth.client_documents import ClientDocuments
+from .oauth.grants.client_credentials import CLIENT_SUBJECT_PREFIX
 from .oauth.resource_indicators import Target
 from .oauth.resource_metadata import metadata_url, own_metadata_url
-from .oauth.scopes import SCOPES
+from .oauth.scopes import ADMIN_SCOPE, ADMIN_SCOPES, SCOPES
 from .storage.token_store import TokenStore
 from .tokens.access_tokens import AccessToken, InvalidTokenError, verify_access_token
 from .tokens.id_token_keys import IdTokenKeySet
@@ -124,7 +126,9 @@ class BearerToken(SecurityBase):
     FastAPI another resolution step per request."""
 
     def __init__(self) -> None:
-        self.model = OAuth2Model(flows=OAuthFlows(password=OAuthFlowPassword(tokenUrl="token", scopes=SCOPES)))
+        self.model = OAuth2Model(
+            flows=OAuthFlows(password=OAuthFlowPassword(tokenUrl="token", scopes=SCOPES | ADMIN_SCOPES))
+        )
         self.scheme_name = "OAuth2PasswordBearer"
 
     async def __call__(self, request: Request, security_scopes: SecurityScopes) -> AccessToken:
@@ -187,3 +191,20 @@ def bearer_token(request: Request) -> str:
 # Guard a route with `token: CurrentToken`, or with scopes: `Security(current_token, scopes=[...])`.
 current_token = BearerToken()
 CurrentToken = Annotated[AccessToken, Security(current_token)]
+
+
+async def admin_caller(
+    request: Request,
+    token: Annotated[AccessToken, Security(current_token, scopes=[ADMIN_SCOPE])],
+    audience: AudienceDep,
+) -> AccessToken:
+    """The token of an admin API call, which must carry `admin` and be for this service's API alone (any
+    other audience could replay it): the events of the call name its holder, a user or a client (client
+    credentials), as who acted."""
+    if token.claims.get("aud") not in (audience, [audience]):
+        raise challenge(request, "invalid_token", "The admin API takes only tokens for this service's API alone")
+    audit.act_for(token.subject if token.subject.startswith(CLIENT_SUBJECT_PREFIX) else audit.user(token.subject))
+    return token
+
+
+AdminToken = Annotated[AccessToken, Depends(admin_caller)]

@@ -6,6 +6,8 @@ user's last credential change) and revokes every access token issued until now, 
 and instance. Every way to change a password (a reset by e-mail included) goes through here.
 """
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..audit import trail as audit
@@ -15,7 +17,7 @@ from ..tokens.revocation import revoke_user_tokens
 from .account_tokens import forget_reset_tokens, reset_holder
 from .passwords import PasswordHasher
 from .second_factors import remove_factors
-from .users import disable_user, end_sign_ins, set_password
+from .users import ADMIN_COLUMNS, change_user_as_read, disable_user, end_sign_ins, set_password
 
 
 async def change_password(
@@ -45,6 +47,28 @@ async def disable_account(session: AsyncSession, store: TokenStore, username: st
     user = await disable_user(session, username)
     await revoke_user_tokens(store, user.username)
     audit.record("user.disabled", actor=audit.on_behalf_of(user.username), subject=user.username)
+
+
+async def change_account_as_read(session: AsyncSession, store: TokenStore, user: User, values: dict[str, Any]) -> bool:
+    """An operator's change of USER as it was read (users.change_user_as_read); whether it was made.
+    Taking a scope away ends the user's sign-ins and tokens too, which may carry it."""
+    # Read before the change: the UPDATE brings what USER holds up to date.
+    username, scopes_before = user.username, set(user.scopes.split())
+    if not await change_user_as_read(session, user, values):
+        return False
+    audit.record("user.changed", actor=audit.on_behalf_of(username), subject=username, detail=_changed(values))
+    if "scopes" in values and scopes_before - set(values["scopes"].split()):
+        await sign_out_everywhere(session, store, username)
+    return True
+
+
+def _changed(values: dict[str, Any]) -> audit.Detail:
+    """What changed: the names of the fields an operator sees (never the values, which are personal data),
+    and the scopes."""
+    detail: dict[str, str | list[str]] = {"fields": sorted(values.keys() & set(ADMIN_COLUMNS))}
+    if "scopes" in values:
+        detail["scopes"] = values["scopes"].split()
+    return detail
 
 
 async def sign_out_everywhere(session: AsyncSession, store: TokenStore, username: str) -> None:

@@ -20,6 +20,8 @@ from .profiles import Profile
 # The users table's limits: a longer name or address cannot exist, so it is refused before any work.
 MAX_USERNAME_LENGTH = 150
 MAX_EMAIL_LENGTH = 320
+# What a username is made of.
+USERNAME_PATTERN = r"^[A-Za-z0-9_.@+-]+$"
 
 
 class UserExistsError(Exception):
@@ -33,7 +35,7 @@ class UnknownUserError(Exception):
 class NewUser(BaseModel):
     """What it takes to create a user; the CLI and the registration endpoint both check it."""
 
-    username: str = Field(min_length=1, max_length=MAX_USERNAME_LENGTH, pattern=r"^[A-Za-z0-9_.@+-]+$")
+    username: str = Field(min_length=1, max_length=MAX_USERNAME_LENGTH, pattern=USERNAME_PATTERN)
     password: str = Field(min_length=password_policy.MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
     @model_validator(mode="after")
@@ -126,11 +128,49 @@ async def set_profile(session: AsyncSession, username: str, profile: Profile) ->
     user = await get_user(session, username)
     if user is None:
         raise UnknownUserError(username)
+    await session.execute(update(User).where(User.id == user.id).values(**profile_changes(user, profile)))
+    await session.commit()
+
+
+def profile_changes(user: User, profile: Profile) -> dict[str, Any]:
+    """The columns PROFILE changes of USER's: a new address is not verified unless PROFILE says so."""
     columns = _profile_columns(profile)
     if profile.email is not None and profile.email != user.email and profile.email_verified is None:
         columns["email_verified"] = False
-    await session.execute(update(User).where(User.id == user.id).values(**columns))
+    return columns
+
+
+async def find_users(session: AsyncSession, *, search: str | None, after_id: int, limit: int) -> list[User]:
+    """Up to LIMIT users created after the one AFTER_ID numbers, oldest first; with SEARCH, only those
+    whose name or e-mail address holds it, without regard to case."""
+    query = select(User).where(User.id > after_id).order_by(User.id).limit(limit)
+    if search:
+        if not can_hold(search):
+            return []
+        key = folded(search)
+        query = query.where(
+            or_(
+                User.username.contains(search, autoescape=True),
+                User.username_key.contains(key, autoescape=True),
+                User.email_key.contains(key, autoescape=True),
+            )
+        )
+    users = list(await session.scalars(query))
+    await end_read(session)
+    return users
+
+
+async def change_user_as_read(session: AsyncSession, user: User, values: dict[str, Any]) -> bool:
+    """Write VALUES to USER's row unless one of the columns an operator sees (ADMIN_COLUMNS) changed
+    since USER was read; whether it was written. Of two operators who read the same user, one wins."""
+    as_read = [getattr(User, column).is_not_distinct_from(getattr(user, column)) for column in ADMIN_COLUMNS]
+    written = await session.execute(update(User).where(User.id == user.id, *as_read).values(**values))
     await session.commit()
+    return bool(getattr(written, "rowcount", 0))
+
+
+# What the admin API shows of a user and lets an operator change.
+ADMIN_COLUMNS = ("disabled", "scopes", "name", "given_name", "family_name", "email", "email_verified")
 
 
 def _profile_columns(profile: Profile) -> dict[str, Any]:
@@ -196,6 +236,18 @@ async def disable_user(session: AsyncSession, username: str) -> User:
     values = {"disabled": True, "credentials_changed_at": _changed_now()}
     await session.execute(update(User).where(User.id == user.id).values(**values))
     await session.commit()
+    return user
+
+
+async def enable_user(session: AsyncSession, username: str) -> User:
+    """Let a disabled user sign in again: the sign-ins and tokens that ended with the disabling stay
+    ended. The user, as it was."""
+    user = await get_user(session, username)
+    if user is None:
+        raise UnknownUserError(username)
+    await session.execute(update(User).where(User.id == user.id).values(disabled=False))
+    await session.commit()
+    audit.record("user.enabled", actor=audit.on_behalf_of(user.username), subject=user.username)
     return user
 
 

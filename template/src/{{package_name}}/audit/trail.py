@@ -72,6 +72,12 @@ def on_behalf_of(username: str) -> str:
     return _actor.get() or user(username)
 
 
+def act_for(actor: str) -> None:
+    """Name ACTOR as who acts for the rest of this request: the admin API's caller, whose changes to
+    accounts and clients are then recorded as the operator's."""
+    _actor.set(actor)
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     occurred_at: int  # Unix milliseconds

@@ -21,12 +21,17 @@ from ..tokens.id_tokens import ALGORITHMS as ID_TOKEN_ALGORITHMS
 from ..tokens.id_tokens import DEFAULT_ALGORITHM
 from . import redirect_uris
 from .grants.supported import GRANT_TYPES
-from .scopes import MCP_SCOPES, SCOPES
+from .scopes import ADMIN_SCOPES, MCP_SCOPES, SCOPES
 
 # The validation context's key for the scopes registered resources declare.
 RESOURCE_SCOPES = "resource_scopes"
+# The validation context's key that an operator registers the client (`create-client`, the admin API):
+# only then may it be allowed the admin scope.
+BY_OPERATOR = "by_operator"
 # The clients table's limit: a longer client_id cannot exist.
 CLIENT_ID_LENGTH = 255
+# What any client id is made of: a generated one, or the URL of a metadata document (printable ASCII).
+CLIENT_ID_PATTERN = r"^[!-~]+$"
 # Who registered a client (the `registered_by` column): an operator with `create-client`, or the
 # client itself (RFC 7591). Only the latter manage themselves, and expire unused.
 OPERATOR = "operator"
@@ -78,9 +83,13 @@ class NewClient(BaseModel):
     @classmethod
     def _known_scopes(cls, scopes: list[str], info: ValidationInfo) -> list[str]:
         # The own API's scopes, the MCP endpoint's, and those registered resources declare (validated
-        # with the context {RESOURCE_SCOPES: ...}, from oauth/resources.py's `declared_scopes`).
-        declared = (info.context or {}).get(RESOURCE_SCOPES, frozenset())
-        unknown = set(scopes) - set(SCOPES) - set(MCP_SCOPES) - declared
+        # with the context {RESOURCE_SCOPES: ...}, from oauth/resources.py's `declared_scopes`); the admin
+        # scope only for an operator's client ({BY_OPERATOR: True}). To a client that registers itself,
+        # `admin` is a scope this service does not know.
+        context = info.context or {}
+        declared = context.get(RESOURCE_SCOPES, frozenset())
+        operators = frozenset(ADMIN_SCOPES) if context.get(BY_OPERATOR) else frozenset()
+        unknown = set(scopes) - set(SCOPES) - set(MCP_SCOPES) - declared - operators
         if unknown:
             raise ValueError(f"unknown scopes: {' '.join(sorted(unknown))}")
         return scopes
@@ -137,16 +146,20 @@ async def create_self_registered_client(session: AsyncSession, new_client: NewCl
 
 
 def _new_client(new_client: NewClient) -> tuple[Client, str | None]:
-    secret = None if new_client.public else secrets.token_urlsafe(32)
+    secret, secret_hash = (None, None) if new_client.public else new_secret()
     client = Client(
         client_id=secrets.token_urlsafe(16),
-        secret_hash=None if secret is None else hash_secret(secret),
-        **_metadata_columns(new_client),
+        secret_hash=secret_hash,
+        # Set here, not by the database: MySQL could not return it with the row, and reading it later would
+        # mean another query.
+        created_at=datetime.now(UTC).replace(tzinfo=None),
+        **metadata_columns(new_client),
     )
     return client, secret
 
 
-def _metadata_columns(new_client: NewClient) -> dict[str, Any]:
+def metadata_columns(new_client: NewClient) -> dict[str, Any]:
+    """The columns NEW_CLIENT's metadata fills: all of them but the secret's."""
     return {
         "name": new_client.name,
         "redirect_uris": " ".join(new_client.redirect_uris),
@@ -163,7 +176,7 @@ async def save_metadata_client(
 ) -> Client | None:
     """Store the public client a metadata document at CLIENT_ID describes, new or changed, taken as
     fetched until FRESH_UNTIL (unix seconds); None when a client of another kind holds the id."""
-    values = {**_metadata_columns(new_client), "metadata_fresh_until": fresh_until}
+    values = {**metadata_columns(new_client), "metadata_fresh_until": fresh_until}
     # Any client of another kind holds the id: none of them expires unused.
     existing = await get_client(session, client_id, unused_before=0)
     if existing is not None:
@@ -204,9 +217,8 @@ async def replace_metadata(session: AsyncSession, client: Client, new_client: Ne
     if new_client.public:
         secret_hash = None
     elif secret_hash is None:
-        secret = secrets.token_urlsafe(32)
-        secret_hash = hash_secret(secret)
-    values = {**_metadata_columns(new_client), "secret_hash": secret_hash}
+        secret, secret_hash = new_secret()
+    values = {**metadata_columns(new_client), "secret_hash": secret_hash}
     as_read = Client.secret_hash.is_(None) if client.secret_hash is None else Client.secret_hash == client.secret_hash
     replaced = await session.execute(update(Client).where(Client.client_id == client.client_id, as_read).values(values))
     await session.commit()
@@ -228,6 +240,53 @@ async def delete_client(session: AsyncSession, client_id: str, *, actor: str | N
         return False
     audit.record("client.deleted", actor=actor, subject=client_id, client_id=client_id)
     return True
+
+
+async def find_clients(session: AsyncSession, *, after: str, limit: int) -> list[Client]:
+    """Up to LIMIT clients whose ids sort after AFTER, in that order."""
+    if not can_hold(after):
+        return []
+    clients = list(
+        await session.scalars(select(Client).where(Client.client_id > after).order_by(Client.client_id).limit(limit))
+    )
+    await end_read(session)
+    return clients
+
+
+# What the admin API shows of a client and lets an operator change (with the secret, which it replaces).
+ADMIN_COLUMNS = (
+    "name",
+    "redirect_uris",
+    "grant_types",
+    "scopes",
+    "may_introspect",
+    "post_logout_redirect_uris",
+    "id_token_signed_response_alg",
+    "secret_hash",
+)
+
+
+async def change_client_as_read(session: AsyncSession, client: Client, values: dict[str, Any]) -> bool:
+    """Write VALUES to CLIENT's row unless it changed since CLIENT was read (ADMIN_COLUMNS), or went;
+    whether it was written. Of two operators who read the same client, one wins."""
+    as_read = [getattr(Client, column).is_not_distinct_from(getattr(client, column)) for column in ADMIN_COLUMNS]
+    written = await session.execute(
+        update(Client).where(Client.client_id == client.client_id, *as_read).values(**values)
+    )
+    await session.commit()
+    if not getattr(written, "rowcount", 0):
+        return False
+    session.expunge(client)
+    for column, value in values.items():
+        setattr(client, column, value)
+    _record_change("client.changed", client, secret_issued="secret_hash" in values)
+    return True
+
+
+def new_secret() -> tuple[str, str]:
+    """A client secret, shown once, and its hash, which alone is stored."""
+    secret = secrets.token_urlsafe(32)
+    return secret, hash_secret(secret)
 
 
 async def list_clients(session: AsyncSession) -> list[Client]:

@@ -9,10 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..audit import trail as audit
 from ..config import Settings
 from ..storage.token_store import TokenStore
-from ..tokens.revocation import revoke_app_tokens
+from ..tokens.revocation import revoke_app_tokens, revoke_user_tokens
 from .clients import CLIENT_ID_LENGTH, delete_client
 from .consents import OWN_API, approvals, approvals_of, consenting_users, forget_consent, has_consent
-from .scopes import SCOPES
+from .grants.client_credentials import CLIENT_SUBJECT_PREFIX
+from .scopes import describe
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,7 @@ async def connected_apps(session: AsyncSession, username: str) -> list[Connected
         ConnectedApp(
             client_id=client.client_id,
             name=client.name,
-            scopes=[(scope, SCOPES.get(scope, scope)) for scope in sorted(consent.scopes.split())],
+            scopes=[(scope, describe(scope)) for scope in sorted(consent.scopes.split())],
             resources=sorted(api for api in approvals_of(consent) if api != OWN_API),
             last_used_at=consent.last_used_at,
         )
@@ -61,10 +62,18 @@ async def delete_client_and_tokens(
     session: AsyncSession, store: TokenStore, settings: Settings, client_id: str, *, actor: str | None = None
 ) -> None:
     """Delete the client (RFC 7592 §2.3) with its consents, and end its tokens and codes in flight for
-    every user who approved it, on every process: as a withdrawal does, revoked before and after."""
+    every user who approved it, on every process: as a withdrawal does, revoked before and after; and
+    the access tokens it got for itself (client credentials)."""
+    await end_own_tokens(store, client_id)
     usernames = await consenting_users(session, client_id)
     for username in usernames:
         await revoke_app_tokens(store, settings, username, client_id)
     await delete_client(session, client_id, actor=actor)
     for username in usernames:
         await revoke_app_tokens(store, settings, username, client_id)
+
+
+async def end_own_tokens(store: TokenStore, client_id: str) -> None:
+    """Revoke the access tokens CLIENT_ID got for itself until now (client credentials: their subject is
+    the client), on every process: after its secret is replaced, none got with the old one works."""
+    await revoke_user_tokens(store, CLIENT_SUBJECT_PREFIX + client_id)

@@ -18,11 +18,14 @@ from ..accounts.profiles import IDENTITY_SCOPES
 from ..errors import InvalidScope, InvalidTarget
 from ..storage.models import Resource
 from .resources import get_resource
-from .scopes import MCP_SCOPES, SCOPES
+from .scopes import ADMIN_SCOPES, MCP_SCOPES, SCOPES
 
 # Per request: a token for more APIs than this is a token too easily misused, and each costs a lookup.
 MAX_RESOURCES = 10
-OWN_SCOPES = frozenset(SCOPES)
+OWN_SCOPES = frozenset(SCOPES) | frozenset(ADMIN_SCOPES)
+# Granted only to a request that names them: a client or user allowed `admin` still gets a token
+# without it unless asking for it.
+BY_NAME_ONLY = frozenset(ADMIN_SCOPES)
 # Where the MCP endpoint is, under the issuer; its resource URI is the issuer with this path.
 MCP_PATH = "/mcp"
 
@@ -96,14 +99,20 @@ def declared(targets: Iterable[Target]) -> frozenset[str]:
     return IDENTITY_SCOPES.union(*(target.scopes for target in targets))
 
 
-def settle_scopes(requested: str | None, allowed: frozenset[str], targets: Sequence[Target]) -> frozenset[str]:
-    """The requested scopes when the client may have them and TARGETS declare them; every allowed
-    scope they declare when none are requested."""
+def settle_scopes(
+    requested: str | None, allowed: frozenset[str], targets: Sequence[Target], *, renewing: bool = False
+) -> frozenset[str]:
+    """The requested scopes when the client may have them and TARGETS declare them; when none are
+    requested, every allowed scope they declare but those granted by name only, unless RENEWING a
+    grant (a refresh), whose scopes were named when it was made."""
     if requested is None:
-        return allowed & declared(targets)
+        return (allowed if renewing else allowed - BY_NAME_ONLY) & declared(targets)
     wanted = frozenset(requested.split())
     if not wanted <= allowed:
         raise InvalidScope(f"Scope not allowed: {' '.join(sorted(wanted - allowed))}")
+    if wanted & BY_NAME_ONLY and len(targets) > 1:
+        # Every audience of a token can replay it: the operator's scope goes only to this service's API alone.
+        raise InvalidScope(f"{' '.join(sorted(wanted & BY_NAME_ONLY))} is granted only for this service's API alone")
     undeclared = wanted - declared(targets)
     if undeclared:
         raise InvalidScope(f"Scope not declared by the requested resources: {' '.join(sorted(undeclared))}")

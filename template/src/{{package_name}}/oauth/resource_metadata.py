@@ -8,7 +8,7 @@ appended (§3.1). Resources elsewhere publish their own.
 from typing import Any
 from urllib.parse import urlsplit
 
-from .resource_indicators import Target
+from .resource_indicators import BY_NAME_ONLY, Target
 
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
 
@@ -38,7 +38,8 @@ def document(target: Target, issuer: str) -> dict[str, Any]:
     return {
         "resource": target.uri,
         "authorization_servers": [issuer],
-        "scopes_supported": sorted(target.scopes),
+        # Not the operator's scope: like the server's metadata, it offers only what any client may ask for.
+        "scopes_supported": sorted(target.scopes - BY_NAME_ONLY),
         "bearer_methods_supported": ["header"],
         "resource_name": target.name,
     }

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..storage.database import can_hold, end_read
 from ..storage.models import Resource
 from . import redirect_uris
+from .scopes import ADMIN_SCOPES
 
 # The resources table's limit.
 MAX_URI_LENGTH = 255
@@ -59,6 +60,10 @@ class NewResource(BaseModel):
             if len(scope) > MAX_SCOPE_LENGTH or not SCOPE_TOKEN.fullmatch(scope):
                 rule = f"at most {MAX_SCOPE_LENGTH} printable ASCII characters, without space, quote or backslash"
                 raise ValueError(f"{scope!r} is not a scope (RFC 6749 §3.3): {rule}")
+        if reserved := set(scopes) & ADMIN_SCOPES.keys():
+            raise ValueError(
+                f"{' '.join(sorted(reserved))} is this service's operator scope: a resource cannot declare it"
+            )
         if len(" ".join(set(scopes))) > MAX_SCOPES_LENGTH:
             raise ValueError(f"the scopes are longer than {MAX_SCOPES_LENGTH} characters in all")
         return scopes
@@ -103,8 +108,10 @@ async def delete_resource(session: AsyncSession, uri: str) -> bool:
 
 
 async def declared_scopes(session: AsyncSession) -> frozenset[str]:
-    """Every scope some registered resource declares: what a client may be registered for besides the own API's."""
+    """Every scope some registered resource declares: what a client may be registered for besides the own API's.
+    Never the operator's scope, which a resource registered before it was reserved may still declare: a client
+    could otherwise register itself for it."""
     rows = await session.scalars(select(Resource.scopes))
-    scopes = frozenset(scope for row in rows for scope in row.split())
+    scopes = frozenset(scope for row in rows for scope in row.split()) - ADMIN_SCOPES.keys()
     await end_read(session)
     return scopes

@@ -50,7 +50,7 @@ from ..oauth.client_documents import ClientDocuments, document_host
 from ..oauth.clients import SELF
 from ..oauth.consents import asked_approval, consent_covers, record_consent
 from ..oauth.resource_indicators import Target, grantable_by_user, own_api, served_here
-from ..oauth.scopes import SCOPES
+from ..oauth.scopes import describe
 from ..storage.models import User
 from ..storage.token_store import TokenStore
 from ..tokens.id_tokens import IdTokenSigners, verified_hint
@@ -319,7 +319,7 @@ def _consent_page(
     scopes: frozenset[str],
     user: User,
 ) -> Response:
-    described = [(scope, SCOPES.get(scope, scope), shared_claims(scope)) for scope in sorted(scopes)]
+    described = [(scope, describe(scope), shared_claims(scope)) for scope in sorted(scopes)]
     context = {
         "auth": auth.params(),
         "client": valid.client,

@@ -2,12 +2,13 @@
 
 from typing import Any
 
+from ...accounts.profiles import IDENTITY_SCOPES
 from ...accounts.users import grant_holder
 from ...errors import InvalidClient, InvalidGrant, InvalidRequest
 from ...storage.models import Client
 from ...tokens.refresh_tokens import find_refresh_token, token_id, use_refresh_token
 from ...tokens.revocation import app_grant_is_withdrawn, grant_is_revoked
-from ..resource_indicators import settle_scopes
+from ..resource_indicators import grantable_by_user, settle_scopes
 from . import (
     FIRST_PARTY_CLIENT_ID,
     Context,
@@ -35,7 +36,8 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
     unused = await find_refresh_token(context.store, request.form.refresh_token)
     if unused is not None:
         _check_holder(unused, request.client, holder)
-        settle_scopes(request.form.scope, frozenset(unused["scopes"]), await granted_targets(request, context, unused))
+        unused_targets = await granted_targets(request, context, unused)
+        settle_scopes(request.form.scope, _still_allowed(unused, request.client), unused_targets, renewing=True)
         await _check_grant(context, unused)
     settings = context.settings
     confidential = request.client is not None and not request.client.is_public
@@ -47,12 +49,13 @@ async def exchange(request: TokenRequest, context: Context) -> Grant:
     user = await grant_holder(context.session, record)
     if user is None:
         raise InvalidGrant("The user can no longer use this grant")
-    granted = frozenset(record["scopes"])
+    # What the grant gave that the client and the user may still have: an operator may have taken a scope away.
+    granted = grantable_by_user(_still_allowed(record, request.client), user.allowed_scopes | IDENTITY_SCOPES)
     targets = await granted_targets(request, context, record)
     return Grant(
         subject=user.username,
         client_id=holder,
-        scopes=settle_scopes(request.form.scope, granted, targets),
+        scopes=settle_scopes(request.form.scope, granted, targets, renewing=True),
         grant_id=record["grant_id"],
         auth_time=record["auth_time"],
         methods=recorded_methods(record),
@@ -83,3 +86,9 @@ def _granted_at(record: dict[str, Any]) -> float:
     # Tokens issued before a release that recorded when the grant began: it began with their sign-in.
     granted_at: float = record.get("granted_at", record["auth_time"])
     return granted_at
+
+
+def _still_allowed(record: dict[str, Any], client: Client | None) -> frozenset[str]:
+    """The grant's scopes that its registered CLIENT is still allowed (the first-party client is allowed any)."""
+    granted = frozenset(record["scopes"])
+    return granted if client is None else granted & client.allowed_scopes
