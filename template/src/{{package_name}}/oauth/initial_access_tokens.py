@@ -5,6 +5,7 @@ until it expires; the token store keeps it under its digest, never in clear.
 
 import secrets
 
+from ..audit import trail as audit
 from ..storage.record_keys import store_key
 from ..storage.token_store import TokenStore
 from .clients import SECONDS_PER_DAY
@@ -18,6 +19,7 @@ async def create_initial_access_token(store: TokenStore, days: int, uses: int, n
     token = secrets.token_urlsafe(32)
     lifetime = days * SECONDS_PER_DAY
     await store.put(_key(token), {"uses": uses, "expires_at": int(now) + lifetime}, lifetime)
+    audit.record("initial_access_token.created", detail={"days": days, "uses": uses})
     return token
 
 

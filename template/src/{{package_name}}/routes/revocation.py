@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 
+from ..audit import trail as audit
 from ..deps import ClientDocumentsDep, ClockDep, IssuerDep, KeysDep, SessionDep, SettingsDep, TokenStoreDep
 from ..errors import NO_STORE, InvalidRequest
 from ..oauth.client_auth import authenticate_client
@@ -53,9 +54,22 @@ async def revoke(
         access = None  # unknown, expired or foreign (RFC 7009 §2.2): maybe a refresh token
     if access is not None and access.client_id == holder:
         await revoke_access_token(store, access, int(clock()), settings.leeway_seconds)
+        _record(holder, access.subject, "access_token")
     elif access is None:
         # Whatever the hint says, every token type is searched (RFC 7009 §2.1).
         record = await find_refresh_token(store, token)
         if record is not None and record["client_id"] == holder:
             await revoke_refresh_token(store, settings, token)
+            _record(holder, record["subject"], "refresh_token")
     return Response(headers=NO_STORE)
+
+
+def _record(client_id: str, subject: str, token_type: str) -> None:
+    # Only what was revoked: a request for another client's token or an unknown one changes nothing.
+    audit.record(
+        "token.revoked",
+        actor=audit.client(client_id),
+        subject=subject,
+        client_id=client_id,
+        detail={"token_type": token_type},
+    )

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..accounts.authentication_methods import PASSWORD
 from ..accounts.users import get_user
+from ..audit import trail as audit
 from ..config import Settings
 from ..cookies import delete_cookie, read_cookie, set_cookie
 from ..storage.models import User
@@ -113,8 +114,11 @@ async def end_sign_in(store: TokenStore, settings: Settings, request: Request, r
     session_id = read_cookie(request, settings, SESSION_COOKIE)
     if not session_id:
         return
+    ended = await _current_sign_in(store, settings, request)
     await store.delete(_key(session_id))
     delete_cookie(response, request, settings, SESSION_COOKIE)
+    if ended is not None:
+        audit.record("signed_out", actor=audit.user(ended.username), subject=ended.username)
 
 
 def csrf_token(settings: Settings, request: Request) -> tuple[str, str | None]:
