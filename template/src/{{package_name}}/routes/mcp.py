@@ -17,6 +17,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..app_state import app_state
@@ -101,3 +102,14 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
         parts = urlsplit(settings.issuer)
         hosts, origins = [parts.netloc], [f"{parts.scheme}://{parts.netloc}"]
     return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
+
+
+class McpRoute(Route):
+    """The MCP endpoint's route: a plain Starlette route that names itself in the request's scope, as
+    FastAPI's routes do, so that the request log and the metrics see its template."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope
