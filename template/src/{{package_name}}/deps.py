@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .accounts.passwords import PasswordHasher
 from .accounts.secret_encryption import SecretBox
+from .accounts.users import get_user
 from .app_state import app_state
 from .audit import trail as audit
 from .bearer_challenges import bearer_challenge, insufficient_scope
 from .config import Settings, issuer_of
 from .oauth.client_documents import ClientDocuments
+from .oauth.clients import get_client
 from .oauth.grants.client_credentials import CLIENT_SUBJECT_PREFIX
 from .oauth.resource_indicators import Target
 from .oauth.resource_metadata import metadata_url, own_metadata_url
@@ -199,12 +201,25 @@ async def admin_caller(
     audience: AudienceDep,
 ) -> AccessToken:
     """The token of an admin API call, which must carry `admin` and be for this service's API alone (any
-    other audience could replay it): the events of the call name its holder, a user or a client (client
-    credentials), as who acted."""
+    other audience could replay it), held by a user or client that still holds `admin`: the events of the
+    call name it as who acted."""
     if token.claims.get("aud") not in (audience, [audience]):
         raise challenge(request, "invalid_token", "The admin API takes only tokens for this service's API alone")
+    # The one check against the database here: taking `admin` away or disabling the account ends an
+    # operator's power at once, even over a token issued in a race with the change.
+    async with app_state(request.app).sessions() as session:
+        if not await _still_holds_admin(session, token.subject):
+            raise insufficient_scope(app_state(request.app).settings.realm, ADMIN_SCOPE)
     audit.act_for(token.subject if token.subject.startswith(CLIENT_SUBJECT_PREFIX) else audit.user(token.subject))
     return token
 
 
 AdminToken = Annotated[AccessToken, Depends(admin_caller)]
+
+
+async def _still_holds_admin(session: AsyncSession, subject: str) -> bool:
+    if subject.startswith(CLIENT_SUBJECT_PREFIX):
+        client = await get_client(session, subject.removeprefix(CLIENT_SUBJECT_PREFIX), unused_before=0)
+        return client is not None and ADMIN_SCOPE in client.allowed_scopes
+    user = await get_user(session, subject)
+    return user is not None and user.username == subject and not user.disabled and ADMIN_SCOPE in user.allowed_scopes

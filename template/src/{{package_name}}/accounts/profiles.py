@@ -1,9 +1,10 @@
 """Users' OpenID Connect standard claims (Core §5.1): what may be set, and what each scope shares."""
 
 import time
+import unicodedata
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ..storage.models import User
 
@@ -41,6 +42,15 @@ class Profile(BaseModel):
     # recipients (`a,b@c`, `x<y@z>`, `g:v@x;`).
     email: str | None = Field(default=None, max_length=320, pattern=EMAIL_PATTERN)
     email_verified: bool | None = None
+
+    @field_validator("name", "given_name", "family_name", "email")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        # Shown to clients and on pages, and stored: no control characters (PostgreSQL refuses a NUL) and no
+        # lone surrogates (no UTF-8 encodes one). Format characters stay: some scripts' names need a joiner.
+        if value is not None and any(unicodedata.category(character) in {"Cc", "Cs"} for character in value):
+            raise ValueError("it contains control characters")
+        return value
 
     def columns(self) -> dict[str, Any]:
         changed = self.model_dump(exclude_none=True)

@@ -28,8 +28,15 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
 
 
 def can_hold(text: str) -> bool:
-    """Whether a text column could hold `text`: PostgreSQL refuses a NUL, even to compare with."""
-    return "\x00" not in text
+    """Whether a text column could hold `text`: PostgreSQL refuses a NUL, even to compare with, and no
+    database a lone surrogate (JSON's `\\ud800`), which no UTF-8 encodes."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def end_read(session: AsyncSession) -> None:

@@ -141,12 +141,12 @@ async def create(request: Request, response: Response, session: SessionDep) -> C
     return Credentials(**view.model_dump(), client_secret=secret)
 
 
-@router.get("/admin/clients/{client_id}")
+@router.get("/admin/clients/{client_id:path}")
 async def show(client_id: ClientId, response: Response, session: SessionDep) -> ClientView:
     return _answer(response, await _client(session, client_id))
 
 
-@router.patch("/admin/clients/{client_id}", openapi_extra=described(ClientChange))
+@router.patch("/admin/clients/{client_id:path}", openapi_extra=described(ClientChange))
 async def change(
     request: Request,
     client_id: ClientId,
@@ -170,7 +170,7 @@ async def change(
     return _answer(response, client)
 
 
-@router.post("/admin/clients/{client_id}/secret")
+@router.post("/admin/clients/{client_id:path}/secret")
 async def replace_secret(
     client_id: ClientId, response: Response, session: SessionDep, store: TokenStoreDep, if_match: IfMatch = None
 ) -> Credentials:
@@ -189,7 +189,7 @@ async def replace_secret(
     return Credentials(**view.model_dump(), client_secret=secret)
 
 
-@router.delete("/admin/clients/{client_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/admin/clients/{client_id:path}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete(client_id: ClientId, session: SessionDep, store: TokenStoreDep, settings: SettingsDep) -> None:
     """Delete the client with its users' approvals; every token it holds stops working, everywhere."""
     client = await _client(session, client_id)

@@ -48,7 +48,7 @@ async def withdraw_all(username: Username, session: SessionDep, store: TokenStor
         await withdraw(session, store, settings, username, app.client_id)
 
 
-@router.delete("/admin/users/{username}/grants/{client_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/admin/users/{username}/grants/{client_id:path}", status_code=status.HTTP_204_NO_CONTENT)
 async def withdraw_one(
     username: Username, client_id: ClientId, session: SessionDep, store: TokenStoreDep, settings: SettingsDep
 ) -> None:

@@ -8,6 +8,8 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import HTTPException, Query, status
 from pydantic import BaseModel
 
+from ...storage.database import can_hold
+
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 # Longer than any cursor this API gives: a 255-character client id, each character escaped, in base64.
@@ -44,8 +46,12 @@ def position_of(cursor: str | None, kind: type[Position]) -> Position | None:
         position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, UnicodeDecodeError, ValueError):
         position = None
-    # A bool is an int to Python, never a position; an int the database cannot compare with neither.
-    if type(position) is not kind or (isinstance(position, int) and not 0 <= position <= MAX_POSITION):
+    # A bool is an int to Python, never a position; an int or a text the database cannot compare with neither.
+    if (
+        type(position) is not kind
+        or (isinstance(position, int) and not 0 <= position <= MAX_POSITION)
+        or (isinstance(position, str) and not can_hold(position))
+    ):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "The cursor is not one this API gave")
     return position
 
