@@ -14,11 +14,11 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from ..accounts.account_changes import disable_account
-from ..accounts.users import MAX_USERNAME_LENGTH, enable_user, find_users, get_user
+from ..accounts.users import MAX_EMAIL_LENGTH, enable_user, find_users, get_user
 from ..audit import trail as audit
 from ..config import Settings
 from ..deps import SessionDep, SettingsDep, TokenStoreDep
-from ..oauth.clients import BY_OPERATOR, RESOURCE_SCOPES, NewClient, create_client, find_clients
+from ..oauth.clients import BY_OPERATOR, CLIENT_ID_LENGTH, RESOURCE_SCOPES, NewClient, create_client, find_clients
 from ..oauth.resources import declared_scopes
 from ..oauth.scopes import ADMIN_SCOPE, ADMIN_SCOPES, SCOPES
 from ..storage.models import User
@@ -55,14 +55,15 @@ async def admin_page(
     session: SessionDep,
     store: TokenStoreDep,
     settings: SettingsDep,
-    q: Annotated[str | None, Query(max_length=MAX_USERNAME_LENGTH)] = None,
+    q: Annotated[str | None, Query(max_length=MAX_EMAIL_LENGTH)] = None,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    clients_after: Annotated[str, Query(max_length=CLIENT_ID_LENGTH)] = "",
 ) -> Response:
     try:
         await _admin(request, session, store, settings)
     except NotAnAdmin as refused:
         return refused.answer
-    return await _page(request, session, settings, q=q, after=after)
+    return await _page(request, session, settings, q=q, after=after, clients_after=clients_after)
 
 
 @router.post("/admin/forms/disable-user", name="admin_disable_user")
@@ -159,20 +160,22 @@ async def _page(
     *,
     q: str | None = None,
     after: int = 0,
+    clients_after: str = "",
     error: str | None = None,
     created: str | None = None,
     credentials: dict[str, str | None] | None = None,
     status_code: int = status.HTTP_200_OK,
 ) -> Response:
     users = await find_users(session, search=q, after_id=after, limit=PAGE_SIZE + 1)
-    clients = await find_clients(session, after="", limit=PAGE_SIZE)
+    clients = await find_clients(session, after=clients_after, limit=PAGE_SIZE + 1)
     context = {
         "notice": NOTICES.get(request.query_params.get("done", "")),
         "error": error,
         "q": q or "",
         "users": users[:PAGE_SIZE],
         "next_after": users[PAGE_SIZE - 1].id if len(users) > PAGE_SIZE else None,
-        "clients": clients,
+        "clients": clients[:PAGE_SIZE],
+        "next_clients_after": clients[PAGE_SIZE - 1].client_id if len(clients) > PAGE_SIZE else None,
         "grant_choices": GRANT_CHOICES,
         "scope_choices": OFFERED_SCOPES,
         "created": created,

@@ -32,7 +32,9 @@ class ExpiredForm(Exception):
 async def checked_form(request: Request, settings: Settings) -> FormData:
     """The posted form, once its CSRF token is the one bound to the browser's sign-in; ExpiredForm otherwise."""
     form = await request.form()
-    if not csrf_is_valid(settings, request, form_text(form.get("csrf_token"))):
+    # Exactly one token: with two, which one a check read would be the parser's choice.
+    tokens = form.getlist("csrf_token")
+    if len(tokens) != 1 or not csrf_is_valid(settings, request, form_text(tokens[0])):
         raise ExpiredForm
     return form
 
