@@ -22,7 +22,8 @@ from .support.services import NO_MAIL_SERVER, PACKAGE, PASSWORD, TEST_TOTP_KEY, 
 COMPOSED_IMAGE = "my-service"
 PLANTED = "planted-secret-" + secrets.token_hex(8)
 
-pytestmark = pytest.mark.slow
+# One worker runs them all: the module's image is then built once, not once on each worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("container")]
 
 
 @pytest.fixture(scope="module")

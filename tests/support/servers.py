@@ -157,7 +157,14 @@ class TcpProxy:
                 continue
             upstream.settimeout(None)
             with self._lock:
-                self._connections += [client, upstream]
+                # Accepted just before a cut, which could not see it yet: it is cut too.
+                accepted_in_time = self._listener is listener
+                if accepted_in_time:
+                    self._connections += [client, upstream]
+            if not accepted_in_time:
+                for sock in (client, upstream):
+                    sock.close()
+                return
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
 
