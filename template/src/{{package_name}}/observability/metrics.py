@@ -7,9 +7,11 @@ files there, and an exposition adds them up, so a scrape sees one service whiche
 """
 
 import contextlib
+import math
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess, start_http_server
@@ -47,6 +49,25 @@ PASSWORD_HASHING_ADMITTED = Gauge(
 REFRESH_TOKEN_REUSE = Counter(
     "refresh_token_reuse", "Refresh tokens presented after their rotation: each one revoked its grant"
 )
+# From a fraction of a millisecond on loopback to the seconds a stalled database or Redis would take.
+FEED_LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+REVOCATION_FEED_LAG = Histogram(
+    "revocation_feed_lag_seconds",
+    "Time from a revocation, in any process, to this process hearing of it through its revocation feed "
+    "(PostgreSQL LISTEN/NOTIFY or Redis pub/sub; on the revoking process's clock)",
+    buckets=FEED_LAG_BUCKETS,
+)
+REVOCATION_FEED_INTERRUPTIONS = Counter(
+    "revocation_feed_interruptions",
+    "Revocation feeds lost: until each was back, its process checked revocations in the store on every request",
+)
+
+
+def revocation_heard(revoked_at: float) -> None:
+    """Measure how late a revocation made at REVOKED_AT (Unix seconds, on the revoking process's clock)
+    was heard here: never below zero, as two machines' clocks differ; a time that is no time is skipped."""
+    if math.isfinite(revoked_at):
+        REVOCATION_FEED_LAG.observe(max(0.0, time.time() - revoked_at))
 
 
 def registry() -> CollectorRegistry:
