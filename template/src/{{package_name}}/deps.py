@@ -19,6 +19,7 @@ from .bearer_challenges import bearer_challenge, insufficient_scope
 from .config import Settings, issuer_of
 from .oauth.client_documents import ClientDocuments
 from .oauth.clients import get_client
+from .oauth.grants import FIRST_PARTY_CLIENT_ID
 from .oauth.grants.client_credentials import CLIENT_SUBJECT_PREFIX
 from .oauth.resource_indicators import Target
 from .oauth.resource_metadata import metadata_url, own_metadata_url
@@ -208,7 +209,7 @@ async def admin_caller(
     # The one check against the database here: taking `admin` away or disabling the account ends an
     # operator's power at once, even over a token issued in a race with the change.
     async with app_state(request.app).sessions() as session:
-        if not await _still_holds_admin(session, token.subject):
+        if not await _still_holds_admin(session, token):
             raise insufficient_scope(app_state(request.app).settings.realm, ADMIN_SCOPE)
     audit.act_for(token.subject if token.subject.startswith(CLIENT_SUBJECT_PREFIX) else audit.user(token.subject))
     return token
@@ -217,9 +218,16 @@ async def admin_caller(
 AdminToken = Annotated[AccessToken, Depends(admin_caller)]
 
 
-async def _still_holds_admin(session: AsyncSession, subject: str) -> bool:
-    if subject.startswith(CLIENT_SUBJECT_PREFIX):
-        client = await get_client(session, subject.removeprefix(CLIENT_SUBJECT_PREFIX), unused_before=0)
-        return client is not None and ADMIN_SCOPE in client.allowed_scopes
-    user = await get_user(session, subject)
-    return user is not None and user.username == subject and not user.disabled and ADMIN_SCOPE in user.allowed_scopes
+async def _still_holds_admin(session: AsyncSession, token: AccessToken) -> bool:
+    """Whether the token's holder is still allowed `admin`: the client that got it, and the user it
+    was got for (a user's token through a registered client needs both)."""
+    if token.client_id != FIRST_PARTY_CLIENT_ID:
+        client = await get_client(session, token.client_id, unused_before=0)
+        if client is None or ADMIN_SCOPE not in client.allowed_scopes:
+            return False
+    if token.subject.startswith(CLIENT_SUBJECT_PREFIX):
+        return token.subject == CLIENT_SUBJECT_PREFIX + token.client_id
+    user = await get_user(session, token.subject)
+    return (
+        user is not None and user.username == token.subject and not user.disabled and ADMIN_SCOPE in user.allowed_scopes
+    )
