@@ -3,13 +3,14 @@ sign-in; disabling, enabling and registering a client do what they say, leave th
 client's secret is shown once."""
 
 import re
+import time
 
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
 from .account_page import csrf_token, post, signed_in
-from .helpers import ISSUER, USERNAME, Register, add_user, bearer, get_token
+from .helpers import ISSUER, USERNAME, Register, add_user, app_state, bearer, create_app, get_token
 from .test_audit_trail import events
 
 ADMIN = "root"
@@ -55,6 +56,24 @@ def test_a_user_without_admin_is_refused_every_page(client: TestClient, user: st
     assert refused == [403] * len(PAGES)
     assert get_token(client)
     assert events(client, "client.created") == []
+
+
+def test_a_sign_in_older_than_the_limit_must_be_made_again(admin_browser: TestClient) -> None:
+    settings = app_state(admin_browser.app).settings
+    fresh = admin_browser.get("/admin")
+    max_age_seconds = settings.admin_sign_in_max_age_minutes * 60
+
+    # The same browser, its sign-in now just over the limit old.
+    with TestClient(create_app(settings, clock=lambda: time.time() + max_age_seconds + 5)) as later:
+        later.cookies = admin_browser.cookies
+        stale = later.get("/admin")
+        refused = post(later, "/admin/forms/disable-user", username=USERNAME)
+
+    assert fresh.status_code == 200
+    assert stale.status_code == 401
+    assert "sign in again" in stale.text
+    assert refused.status_code == 401
+    assert events(admin_browser, "user.disabled") == []
 
 
 def test_the_page_lists_and_searches_users_and_clients(admin_browser: TestClient) -> None:

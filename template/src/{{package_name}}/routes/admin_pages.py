@@ -2,7 +2,7 @@
 users, disable and enable one, list clients, register one and copy its credentials, shown only once.
 
 Server-rendered and without JavaScript, as the account page is, under the same rules: a sign-in (made on
-the account page), a CSRF token bound to it in every form, and a 303 back after each change, with a notice
+the account page, and no older than ADMIN_SIGN_IN_MAX_AGE_MINUTES), a CSRF token bound to it in every form, and a 303 back after each change, with a notice
 named by a fixed word. Only the new client's credentials are answered directly: a redirect would have to
 carry the secret in its URL. The admin API (routes/admin/) does all of this and more for automation."""
 
@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 
 from ..accounts.account_changes import disable_account
 from ..accounts.users import MAX_EMAIL_LENGTH, enable_user, find_users, get_user
+from ..app_state import app_state
 from ..audit import trail as audit
 from ..config import Settings
 from ..deps import SessionDep, SettingsDep, TokenStoreDep
@@ -128,10 +129,20 @@ async def _admin(request: Request, session: SessionDep, store: TokenStoreDep, se
         raise NotAnAdmin(
             page(request, settings, "admin_sign_in.html", {"message": message}, status.HTTP_401_UNAUTHORIZED)
         )
-    user = signed_in[1]
+    browser, user = signed_in
     if ADMIN_SCOPE not in user.allowed_scopes:
         raise NotAnAdmin(
             error_page(request, "Your account may not administer this service.", status.HTTP_403_FORBIDDEN)
+        )
+    # A browser left signed in is not an operator at the keyboard: administering needs a recent sign-in.
+    max_age = settings.admin_sign_in_max_age_minutes
+    if app_state(request.app).clock() - browser.auth_time > max_age * 60:
+        message = (
+            f"Your sign-in is more than {max_age} minutes old: sign out on your account page, sign in again,"
+            " then come back here."
+        )
+        raise NotAnAdmin(
+            page(request, settings, "admin_sign_in.html", {"message": message}, status.HTTP_401_UNAUTHORIZED)
         )
     audit.act_for(audit.user(user.username))
     return user
