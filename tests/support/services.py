@@ -80,9 +80,6 @@ ANSWER_INDEPENDENT_TESTS = {
     ),
     "tests/test_metrics.py": "the process's counters and their exposition, whatever keeps the data",
     "tests/test_tracing.py::test_an_endpoint_that_is_no_collector_url_is_refused": "a setting's check, with no app",
-    "tests/test_tracing.py::test_without_an_endpoint_no_tracing_is_imported": (
-        "what the application imports, whatever keeps the data"
-    ),
 }
 
 
