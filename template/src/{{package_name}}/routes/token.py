@@ -40,6 +40,7 @@ from ..storage.models import Client
 from ..storage.token_store import TokenStore
 from ..tokens.access_tokens import issue_access_token
 from ..tokens.id_tokens import DEFAULT_ALGORITHM, IdTokenSigners, issue_id_token
+from ..tokens.refresh_grants import note_refresh_grant
 from ..tokens.refresh_tokens import issue_refresh_token
 
 router = APIRouter(tags=["oauth2"])
@@ -111,7 +112,7 @@ async def token(
         token_type="Bearer",
         expires_in=lifetime,
         scope=" ".join(sorted(scopes)),
-        refresh_token=await _refresh_token(store, settings, grant),
+        refresh_token=await _refresh_token(session, store, settings, grant),
     )
     # Once every token of the answer is made: a store that fails meanwhile answers 503, and issued nothing.
     TOKENS_ISSUED.labels(form.grant_type).inc()
@@ -179,10 +180,10 @@ async def _id_token(
     )
 
 
-async def _refresh_token(store: TokenStore, settings: Settings, grant: Grant) -> str | None:
+async def _refresh_token(session: AsyncSession, store: TokenStore, settings: Settings, grant: Grant) -> str | None:
     if not settings.refresh_tokens_enabled or not grant.refreshable or grant.grant_id is None:
         return None
-    return await issue_refresh_token(
+    token = await issue_refresh_token(
         store,
         settings,
         grant_id=grant.grant_id,
@@ -195,3 +196,15 @@ async def _refresh_token(store: TokenStore, settings: Settings, grant: Grant) ->
         replaces=grant.refreshed_from,
         resources=grant.granted_resources,
     )
+    # For operators, who list a user's grants and end one (routes/admin/grants.py).
+    await note_refresh_grant(
+        session,
+        grant_id=grant.grant_id,
+        username=grant.subject,
+        client_id=grant.client_id,
+        scopes=grant.refresh_scopes,
+        auth_time=grant.auth_time,
+        granted_at=grant.granted_at,
+        lifetime_seconds=settings.refresh_token_expire_days * 86400,
+    )
+    return token

@@ -1,14 +1,25 @@
 """The admin API's grants: the clients a user approved (its connected apps), and withdrawing one's access
-or every one's, which ends the tokens each holds for the user."""
+or every one's, which ends the tokens each holds for the user; and the user's refresh grants (each sign-in
+that refresh tokens carry on, first-party ones included), ending one at a time."""
 
-from fastapi import HTTPException, status
+from typing import Annotated
+
+from fastapi import HTTPException, Path, status
 from pydantic import BaseModel
 
+from ...audit import trail as audit
 from ...deps import SessionDep, SettingsDep, TokenStoreDep
 from ...oauth.connected_apps import ConnectedApp, connected_apps, withdraw
+from ...storage.models import RefreshGrant
+from ...tokens.refresh_grants import forget_refresh_grant, is_live, refresh_grant, refresh_grants_after
+from ...tokens.revocation import grant_lifetime_seconds, revoke_grant
 from .guard import admin_router
+from .paging import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_after, position_of
 from .parameters import ClientId, Username
 from .users import existing_user
+
+# What the service makes grant ids of (22 URL-safe characters), with room to spare.
+GrantId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 router = admin_router()
 
@@ -54,3 +65,60 @@ async def withdraw_one(
 ) -> None:
     if not await withdraw(session, store, settings, (await existing_user(session, username)).username, client_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "The user has not approved this client")
+
+
+class RefreshGrantView(BaseModel):
+    grant_id: str
+    client_id: str
+    scopes: list[str]
+    # Unix seconds: of the sign-in the grant began with, of its start, of its last refresh token, of its end.
+    auth_time: int
+    granted_at: int
+    refreshed_at: int
+    expires_at: int
+
+    @classmethod
+    def of(cls, grant: RefreshGrant) -> "RefreshGrantView":
+        return cls(
+            grant_id=grant.grant_id,
+            client_id=grant.client_id,
+            scopes=grant.scopes.split(),
+            auth_time=grant.auth_time,
+            granted_at=grant.granted_at,
+            refreshed_at=grant.refreshed_at,
+            expires_at=grant.expires_at,
+        )
+
+
+@router.get("/admin/users/{username}/refresh-grants", response_model=Page[RefreshGrantView])
+async def list_refresh_grants(
+    username: Username,
+    session: SessionDep,
+    store: TokenStoreDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[RefreshGrantView]:
+    """The grants whose refresh tokens still work, by id: a page may hold fewer than `limit` when some
+    of those it covers have ended."""
+    user = await existing_user(session, username)
+    grants = await refresh_grants_after(session, user.username, position_of(cursor, str), limit + 1)
+    covered = grants[:limit]
+    live = [grant for grant in covered if await is_live(store, grant, user.credentials_changed_at)]
+    return Page(
+        items=[RefreshGrantView.of(grant) for grant in live],
+        next_cursor=cursor_after(covered[-1].grant_id) if len(grants) > limit else None,
+    )
+
+
+@router.delete("/admin/users/{username}/refresh-grants/{grant_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def end_refresh_grant(
+    username: Username, grant_id: GrantId, session: SessionDep, store: TokenStoreDep, settings: SettingsDep
+) -> None:
+    """End one grant: its refresh tokens and the access tokens issued through it stop working, on every process."""
+    user = await existing_user(session, username)
+    found = await refresh_grant(session, user.username, grant_id)
+    if found is None or not await is_live(store, found, user.credentials_changed_at):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "The user has no such grant")
+    await revoke_grant(store, grant_id, grant_lifetime_seconds(settings))
+    await forget_refresh_grant(session, grant_id)
+    audit.record("grant.revoked", subject=user.username, client_id=found.client_id, detail={"grant_id": grant_id})
