@@ -206,5 +206,6 @@ async def _refresh_token(session: AsyncSession, store: TokenStore, settings: Set
         auth_time=grant.auth_time,
         granted_at=grant.granted_at,
         lifetime_seconds=settings.refresh_token_expire_days * 86400,
+        new=grant.refreshed_from is None,
     )
     return token

@@ -1,16 +1,29 @@
 """The refresh grants of each user, for operators: noted as their refresh tokens are issued, listed
-while they can still be refreshed, and forgotten once ended (tokens/revocation.py ends them)."""
+while they can still be refreshed, and forgotten once ended (tokens/revocation.py ends them).
 
+Noting is bookkeeping, never a reason to fail: it runs after the refresh token was rotated, and a
+client that got an error then would retry with its old token and have the grant revoked as reused."""
+
+import contextlib
+import logging
 import time
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..storage.database import UNAVAILABLE_ERRORS
 from ..storage.models import RefreshGrant
 from ..storage.token_store import TokenStore
-from .revocation import app_grant_is_withdrawn, grant_is_revoked
+from .revocation import app_withdrawn_at, revoked_grants
+
+# A grant's last refresh is noted to the minute: a client refreshing more often writes nothing more.
+REFRESH_PRECISION_SECONDS = 60
+# Expired rows deleted with each new grant: bounded, so no request pays for a backlog.
+EXPIRED_PER_NEW_GRANT = 20
+
+logger = logging.getLogger(__name__)
 
 
 async def note_refresh_grant(
@@ -23,30 +36,64 @@ async def note_refresh_grant(
     auth_time: int,
     granted_at: float,
     lifetime_seconds: int,
+    new: bool,
 ) -> None:
-    """Record that the grant's newest refresh token was issued now and lives LIFETIME_SECONDS."""
+    """Record that the grant's newest refresh token was issued now and lives LIFETIME_SECONDS; NEW
+    for the first token of a grant (a login, an authorization code)."""
     now = int(time.time())
     changes = {"refreshed_at": now, "expires_at": now + lifetime_seconds, "scopes": " ".join(sorted(scopes))}
-    updated = await session.execute(update(RefreshGrant).where(RefreshGrant.grant_id == grant_id).values(**changes))
-    if getattr(updated, "rowcount", 0) == 0:
-        # A new grant (or one begun before grants were listed). The user's expired ones go as it comes.
-        await session.execute(
-            delete(RefreshGrant).where(RefreshGrant.username == username, RefreshGrant.expires_at <= now)
-        )
-        session.add(
-            RefreshGrant(
-                grant_id=grant_id,
-                username=username,
-                client_id=client_id,
-                auth_time=auth_time,
-                granted_at=int(granted_at),
-                **changes,
+    try:
+        if not new:
+            stale = or_(
+                RefreshGrant.refreshed_at <= now - REFRESH_PRECISION_SECONDS, RefreshGrant.scopes != changes["scopes"]
+            )
+            updated = await session.execute(
+                update(RefreshGrant).where(RefreshGrant.grant_id == grant_id, stale).values(**changes)
+            )
+            # Noted, or noted a moment ago; else a grant begun before grants were listed, noted now.
+            new = getattr(updated, "rowcount", 0) == 0 and not await session.scalar(
+                select(exists().where(RefreshGrant.grant_id == grant_id))
+            )
+        if new:
+            session.add(
+                RefreshGrant(
+                    grant_id=grant_id,
+                    username=username,
+                    client_id=client_id,
+                    auth_time=auth_time,
+                    granted_at=int(granted_at),
+                    **changes,
+                )
+            )
+        await session.commit()
+    except (SQLAlchemyError, *UNAVAILABLE_ERRORS) as error:
+        # Two refreshes of one unlisted grant at once, a deadlock, an outage: the tokens stand.
+        await _roll_back(session)
+        if not isinstance(error, IntegrityError):
+            logger.warning("A refresh grant could not be noted: %s", type(error).__name__)
+        return
+    if new:
+        await _forget_expired(session, now)
+
+
+async def _forget_expired(session: AsyncSession, now: int) -> None:
+    """Delete a few expired grants, in a transaction of their own: a lock it waits for delays no token."""
+    try:
+        expired = list(
+            await session.scalars(
+                select(RefreshGrant.grant_id).where(RefreshGrant.expires_at <= now).limit(EXPIRED_PER_NEW_GRANT)
             )
         )
-    try:
+        if expired:
+            await session.execute(delete(RefreshGrant).where(RefreshGrant.grant_id.in_(expired)))
         await session.commit()
-    except IntegrityError:
-        # Two refreshes of one unlisted grant at once, within the reuse grace period: the other noted it.
+    except (SQLAlchemyError, *UNAVAILABLE_ERRORS):
+        await _roll_back(session)
+
+
+async def _roll_back(session: AsyncSession) -> None:
+    # On a connection that broke, there is nothing left to roll back.
+    with contextlib.suppress(SQLAlchemyError, *UNAVAILABLE_ERRORS):
         await session.rollback()
 
 
@@ -61,24 +108,36 @@ async def refresh_grants_after(
 
 
 async def refresh_grant(session: AsyncSession, username: str, grant_id: str) -> RefreshGrant | None:
-    """The user's unexpired refresh grant of that id."""
-    return await session.scalar(
+    """The user's unexpired refresh grant of exactly that id (a database may compare ids without case)."""
+    found = await session.scalar(
         select(RefreshGrant).where(
             RefreshGrant.grant_id == grant_id,
             RefreshGrant.username == username,
             RefreshGrant.expires_at > int(time.time()),
         )
     )
+    return found if found is not None and found.grant_id == grant_id else None
 
 
-async def is_live(store: TokenStore, grant: RefreshGrant, credentials_changed_at: int) -> bool:
-    """Whether the grant's refresh token still works: not revoked, its client's access not withdrawn
-    since it began, and no password change or sign-out everywhere since its sign-in."""
-    return (
-        grant.auth_time > credentials_changed_at
-        and not await grant_is_revoked(store, grant.grant_id)
-        and not await app_grant_is_withdrawn(store, grant.username, grant.client_id, grant.granted_at)
-    )
+async def live_grants(
+    store: TokenStore, grants: Sequence[RefreshGrant], credentials_changed_at: int
+) -> list[RefreshGrant]:
+    """Those of a user's GRANTS whose refresh tokens still work: not revoked, their client's access not
+    withdrawn since they began, and no password change or sign-out everywhere since their sign-in."""
+    revoked = await revoked_grants(store, [grant.grant_id for grant in grants])
+    # One look per client: a user's grants are mostly of a few.
+    holders = {grant.client_id: grant.username for grant in grants}
+    # A client never withdrawn as if withdrawn before any time: every grant of it began later.
+    withdrawn_at = {
+        client_id: await app_withdrawn_at(store, username, client_id) or -1.0 for client_id, username in holders.items()
+    }
+    return [
+        grant
+        for grant in grants
+        if grant.auth_time > credentials_changed_at
+        and grant.grant_id not in revoked
+        and grant.granted_at > withdrawn_at[grant.client_id]
+    ]
 
 
 async def forget_refresh_grant(session: AsyncSession, grant_id: str) -> None:

@@ -3,6 +3,7 @@ would have expired."""
 
 import math
 import time
+from collections.abc import Sequence
 
 from ..config import MAX_TOKEN_SECONDS, Settings
 from ..storage.record_keys import store_key
@@ -52,6 +53,14 @@ async def grant_is_revoked(store: TokenStore, grant_id: str) -> bool:
     return bool(await store.revocations(_grant_name(grant_id)))
 
 
+async def revoked_grants(store: TokenStore, grant_ids: Sequence[str]) -> set[str]:
+    """Those of GRANT_IDS that are revoked, in one check."""
+    if not grant_ids:
+        return set()
+    revoked = await store.revocations(*(_grant_name(grant_id) for grant_id in grant_ids))
+    return {grant_id for grant_id in grant_ids if _grant_name(grant_id) in revoked}
+
+
 async def revoke_user_tokens(store: TokenStore, username: str) -> None:
     """Revoke every access token issued to USERNAME until now, on every process and instance: after a
     password change or when the account is disabled, a stolen token must not outlive the change."""
@@ -73,8 +82,14 @@ async def revoke_app_tokens(store: TokenStore, settings: Settings, username: str
 
 async def app_grant_is_withdrawn(store: TokenStore, username: str, client_id: str, granted_at: float) -> bool:
     """Whether the user withdrew CLIENT_ID's access at or after GRANTED_AT, when the grant began."""
+    withdrawn_at = await app_withdrawn_at(store, username, client_id)
+    return withdrawn_at is not None and granted_at <= withdrawn_at
+
+
+async def app_withdrawn_at(store: TokenStore, username: str, client_id: str) -> float | None:
+    """When the user last withdrew CLIENT_ID's access, while a grant begun before could still live."""
     withdrawal = await store.get(_withdrawal_key(username, client_id))
-    return withdrawal is not None and granted_at <= withdrawal["at"]
+    return None if withdrawal is None else float(withdrawal["at"])
 
 
 async def is_revoked(store: TokenStore, token: AccessToken) -> bool:

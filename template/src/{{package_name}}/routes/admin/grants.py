@@ -11,7 +11,7 @@ from ...audit import trail as audit
 from ...deps import SessionDep, SettingsDep, TokenStoreDep
 from ...oauth.connected_apps import ConnectedApp, connected_apps, withdraw
 from ...storage.models import RefreshGrant
-from ...tokens.refresh_grants import forget_refresh_grant, is_live, refresh_grant, refresh_grants_after
+from ...tokens.refresh_grants import forget_refresh_grant, live_grants, refresh_grant, refresh_grants_after
 from ...tokens.revocation import grant_lifetime_seconds, revoke_grant
 from .guard import admin_router
 from .paging import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_after, position_of
@@ -103,9 +103,8 @@ async def list_refresh_grants(
     user = await existing_user(session, username)
     grants = await refresh_grants_after(session, user.username, position_of(cursor, str), limit + 1)
     covered = grants[:limit]
-    live = [grant for grant in covered if await is_live(store, grant, user.credentials_changed_at)]
     return Page(
-        items=[RefreshGrantView.of(grant) for grant in live],
+        items=[RefreshGrantView.of(grant) for grant in await live_grants(store, covered, user.credentials_changed_at)],
         next_cursor=cursor_after(covered[-1].grant_id) if len(grants) > limit else None,
     )
 
@@ -117,8 +116,8 @@ async def end_refresh_grant(
     """End one grant: its refresh tokens and the access tokens issued through it stop working, on every process."""
     user = await existing_user(session, username)
     found = await refresh_grant(session, user.username, grant_id)
-    if found is None or not await is_live(store, found, user.credentials_changed_at):
+    if found is None or not await live_grants(store, [found], user.credentials_changed_at):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "The user has no such grant")
-    await revoke_grant(store, grant_id, grant_lifetime_seconds(settings))
-    await forget_refresh_grant(session, grant_id)
-    audit.record("grant.revoked", subject=user.username, client_id=found.client_id, detail={"grant_id": grant_id})
+    await revoke_grant(store, found.grant_id, grant_lifetime_seconds(settings))
+    await forget_refresh_grant(session, found.grant_id)
+    audit.record("grant.revoked", subject=user.username, client_id=found.client_id, detail={"grant_id": found.grant_id})
