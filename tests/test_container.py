@@ -26,10 +26,12 @@ PLANTED = "planted-secret-" + secrets.token_hex(8)
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("container")]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def image(make_project: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The default service's image, built from a checkout holding what a developer's would: a .env,
-    keys, a database and a virtual environment, none of which may reach the image."""
+    keys, a database and a virtual environment, none of which may reach the image. Built once for the
+    run (the worker of the "container" group): a test of another module run between these would end
+    a module's fixture, and the next would build it again."""
     project = Path(shutil.copytree(make_project(), tmp_path_factory.mktemp("image") / "service"))
     assert write_lock(project), "the image installs what uv.lock pins: it needs the package index to write it"
     (project / ".env").write_text(f"SECRET_KEY={PLANTED}\n", encoding="utf-8")
