@@ -4,6 +4,8 @@ dirty repository changes nothing."""
 
 from __future__ import annotations
 
+import difflib
+import itertools
 import json
 import re
 import shlex
@@ -131,7 +133,8 @@ def test_changed_answer_gives_the_fresh_project(
     assert listed == _changed_in_git(project)
     # What `oauthgen new` gives with the changed answer: the session's project with those answers, made here if
     # no test made it first (the storage moves' tests start from the same ones).
-    assert _tree(project) == _tree(committed_project(**{**base, key: value}))
+    differences = _differences(_tree(project), _tree(committed_project(**{**base, key: value})))
+    assert not differences, "\n".join(differences)
 
 
 @pytest.mark.parametrize(
@@ -171,7 +174,8 @@ def test_bad_answer_exits_2_and_changes_nothing(
     assert err.startswith(message)
     assert git(project, "status", "--porcelain", "--ignored") == ""
     assert git(project, "rev-parse", "HEAD") == head
-    assert _tree(project) == before
+    differences = _differences(_tree(project), before)
+    assert not differences, "\n".join(differences)
 
 
 def test_change_that_meets_a_hand_edit_is_a_reported_conflict(project_copy: Callable[..., Path]) -> None:
@@ -317,6 +321,26 @@ def _tree(root: Path) -> dict[str, bytes]:
         if relative.parts[0] not in NOT_RENDERED and path.is_file():
             files[relative.as_posix()] = path.read_bytes()
     return files
+
+
+def _differences(got: dict[str, bytes], wanted: dict[str, bytes]) -> list[str]:
+    """What tells two trees apart, short enough to read in a CI log: the paths only one has, the paths whose
+    contents differ, and the first lines of a diff of the first of them."""
+    lines = [f"only in the tree checked: {path}" for path in sorted(got.keys() - wanted.keys())]
+    lines += [f"missing from the tree checked: {path}" for path in sorted(wanted.keys() - got.keys())]
+    differing = sorted(path for path in got.keys() & wanted.keys() if got[path] != wanted[path])
+    lines += [f"differs: {path}" for path in differing]
+    if differing:
+        first = differing[0]
+        diff = difflib.unified_diff(
+            wanted[first].decode(errors="replace").splitlines(),
+            got[first].decode(errors="replace").splitlines(),
+            f"wanted/{first}",
+            f"got/{first}",
+            lineterm="",
+        )
+        lines += list(itertools.islice(diff, 60))
+    return lines
 
 
 def _changed_in_git(project: Path) -> list[str]:

@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Sequence
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +42,7 @@ async def note_refresh_grant(
     for the first token of a grant (a login, an authorization code)."""
     now = int(time.time())
     changes = {"refreshed_at": now, "expires_at": now + lifetime_seconds, "scopes": " ".join(sorted(scopes))}
+    insert = new
     try:
         if not new:
             stale = or_(
@@ -51,10 +52,10 @@ async def note_refresh_grant(
                 update(RefreshGrant).where(RefreshGrant.grant_id == grant_id, stale).values(**changes)
             )
             # Noted, or noted a moment ago; else a grant begun before grants were listed, noted now.
-            new = getattr(updated, "rowcount", 0) == 0 and not await session.scalar(
+            insert = getattr(updated, "rowcount", 0) == 0 and not await session.scalar(
                 select(exists().where(RefreshGrant.grant_id == grant_id))
             )
-        if new:
+        if insert:
             session.add(
                 RefreshGrant(
                     grant_id=grant_id,
@@ -72,17 +73,21 @@ async def note_refresh_grant(
         if not isinstance(error, IntegrityError):
             logger.warning("A refresh grant could not be noted: %s", type(error).__name__)
         return
-    if new:
+    if insert:
         await _forget_expired(session, now)
+
+
+def _may_be_live(now: int) -> ColumnElement[bool]:
+    """Grants whose newest refresh token may still work: a refresh within the last minute may have gone
+    unnoted, so a noted expiry up to a minute past is not yet the end."""
+    return RefreshGrant.expires_at > now - REFRESH_PRECISION_SECONDS
 
 
 async def _forget_expired(session: AsyncSession, now: int) -> None:
     """Delete a few expired grants, in a transaction of their own: a lock it waits for delays no token."""
     try:
         expired = list(
-            await session.scalars(
-                select(RefreshGrant.grant_id).where(RefreshGrant.expires_at <= now).limit(EXPIRED_PER_NEW_GRANT)
-            )
+            await session.scalars(select(RefreshGrant.grant_id).where(~_may_be_live(now)).limit(EXPIRED_PER_NEW_GRANT))
         )
         if expired:
             await session.execute(delete(RefreshGrant).where(RefreshGrant.grant_id.in_(expired)))
@@ -100,20 +105,20 @@ async def _roll_back(session: AsyncSession) -> None:
 async def refresh_grants_after(
     session: AsyncSession, username: str, after: str | None, count: int
 ) -> Sequence[RefreshGrant]:
-    """Up to COUNT of the user's unexpired refresh grants, by id, after AFTER."""
-    query = select(RefreshGrant).where(RefreshGrant.username == username, RefreshGrant.expires_at > int(time.time()))
+    """Up to COUNT of the user's refresh grants that may still be refreshed, by id, after AFTER."""
+    query = select(RefreshGrant).where(RefreshGrant.username == username, _may_be_live(int(time.time())))
     if after is not None:
         query = query.where(RefreshGrant.grant_id > after)
     return (await session.scalars(query.order_by(RefreshGrant.grant_id).limit(count))).all()
 
 
 async def refresh_grant(session: AsyncSession, username: str, grant_id: str) -> RefreshGrant | None:
-    """The user's unexpired refresh grant of exactly that id (a database may compare ids without case)."""
+    """The user's refresh grant of exactly that id, while it may still be refreshed (a database may compare ids without case)."""
     found = await session.scalar(
         select(RefreshGrant).where(
             RefreshGrant.grant_id == grant_id,
             RefreshGrant.username == username,
-            RefreshGrant.expires_at > int(time.time()),
+            _may_be_live(int(time.time())),
         )
     )
     return found if found is not None and found.grant_id == grant_id else None
