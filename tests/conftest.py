@@ -1,6 +1,6 @@
 """Isolation for every test run: a private HOME, so the per-user template store, git identity and
-Copier settings of the developer never leak in (set up in `pytest_configure`, removed in
-`pytest_unconfigure`); and generated projects shared per session."""
+Copier settings of the developer never leak in, and one instant that every uv.lock resolves as of (set up
+in `pytest_configure`, removed in `pytest_unconfigure`); and generated projects shared per session."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from .support.git import git
 pytest_plugins = ("tests.support.browser",)  # the `browser` and `page` fixtures
 
 # What `pytest_configure` replaces in os.environ, and `pytest_unconfigure` puts back.
-_ISOLATED = ("HOME", "XDG_DATA_HOME", "COPIER_SETTINGS_PATH", "PIP_CACHE_DIR")
+_ISOLATED = ("HOME", "XDG_DATA_HOME", "COPIER_SETTINGS_PATH", "PIP_CACHE_DIR", "UV_EXCLUDE_NEWER")
 _saved: dict[str, str | None] = {}
 _home: Path | None = None
 
@@ -31,6 +32,9 @@ def pytest_configure(config: pytest.Config) -> None:
     _saved.update({name: os.environ.get(name) for name in _ISOLATED})
     # Keep pip's cache when HOME moves, so virtual-environment tests don't download again.
     os.environ.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))
+    # Every uv.lock of the run resolves as of its start (the workers inherit the controller's instant): a
+    # project locked minutes after another must not differ from it by a dependency released in between.
+    os.environ.setdefault("UV_EXCLUDE_NEWER", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     _home = Path(tempfile.mkdtemp(prefix="oauthgen-test-home-"))
     (_home / ".gitconfig").write_text(
         "[user]\n\tname = oauthgen tests\n\temail = tests@oauthgen.invalid\n"
