@@ -189,8 +189,7 @@ async def flood(url: str, tokens: list[str], concurrency: int = 20) -> list[int]
 
 
 # --- Which tokens are accepted. One test, for one set of servers: a module-scoped fixture shared by several
-# --- tests would be set up again on every worker that runs one of them (xdist_group does not hold them together
-# --- under pytest 9.2, which ignores the group suffix xdist 3.8 puts on node ids).
+# --- tests would be set up again on every worker that runs one of them, unless an xdist_group held them together.
 
 
 def test_the_issuer_s_access_tokens_are_accepted_and_every_other_token_is_refused(
