@@ -62,6 +62,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: not item.nodeid.startswith(LONGEST))
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # pytest-xdist puts a test's group into its node id. Without it, a module's image, wheels or services are
+    # made again on every worker: fail rather than go on slower (pytest 9.2 with pytest-xdist 3.8 loses them).
+    grouping = getattr(item.config.option, "loadgroup", False)  # set on the workers of a `--dist loadgroup` run
+    if grouping and item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
+        pytest.fail("pytest-xdist lost this test's xdist_group: its module's set-up would run on every worker")
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     for name, value in _saved.items():
         if value is None:
