@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -287,6 +288,15 @@ def new_secret() -> tuple[str, str]:
     """A client secret, shown once, and its hash, which alone is stored."""
     secret = secrets.token_urlsafe(32)
     return secret, hash_secret(secret)
+
+
+async def client_names(session: AsyncSession, client_ids: Iterable[str]) -> dict[str, str]:
+    """The names of those of CLIENT_IDS that are registered, by id."""
+    wanted = set(client_ids)
+    if not wanted:
+        return {}
+    found = await session.execute(select(Client.client_id, Client.name).where(Client.client_id.in_(wanted)))
+    return {client_id: name for client_id, name in found}
 
 
 async def list_clients(session: AsyncSession) -> list[Client]:

@@ -11,6 +11,7 @@ address takes the old one's place only once its holder opens the link mailed to 
 """
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
@@ -46,10 +47,13 @@ from ..deps import (
     client_address,
 )
 from ..errors import BUSY_RETRY_AFTER_SECONDS
+from ..oauth.clients import client_names
 from ..oauth.connected_apps import connected_apps, withdraw
+from ..oauth.grants import FIRST_PARTY_CLIENT_ID
 from ..storage.database import can_hold
 from ..storage.models import User
 from ..storage.token_store import TokenStore
+from ..tokens.refresh_grants import end_refresh_grant, live_grants, recent_refresh_grants
 from ..web.mail_jobs import mail_context, send_later
 from ..web.pages import PAGE_HEADERS, checked_form, form_text, page, page_url
 from ..web.password_sign_ins import SignInRefused, begin_sign_in, password_sign_in
@@ -58,6 +62,22 @@ from ..web.second_factor_sign_ins import count_code_attempt, end_waiting_sign_in
 from ..web.sign_ins import end_sign_in, sign_in_id, signed_in_user
 
 router = APIRouter(tags=["account"], include_in_schema=False)
+
+# The renewed sign-ins the page lists at most; `Sign out everywhere` ends the rest too.
+LISTED_SIGN_INS = 50
+# How the page names a sign-in with the user's password at the token endpoint, with no registered client.
+OWN_SIGN_IN = "A sign-in with your password"
+
+
+@dataclass(frozen=True, slots=True)
+class RenewedSignIn:
+    grant_id: str
+    app: str
+    client_id: str
+    scopes: list[str]
+    began: str
+    renewed: str
+
 
 # What `?done=` may name: the one-line notice the page shows after a form's 303.
 NOTICES = {
@@ -68,6 +88,7 @@ NOTICES = {
     "email-unchanged": "That is your e-mail address already.",
     "verification": "If your address still needs confirming, a new link is on its way to it.",
     "withdrawn": "The app no longer has access to your account.",
+    "sign-in-ended": "That sign-in has ended: it can no longer renew its access.",
     "signed-out": "You are signed out everywhere.",
     "authenticator-removed": "Your authenticator app is removed, and so are your recovery codes.",
     "passkey-added": "Your passkey is added.",
@@ -199,6 +220,28 @@ async def account_withdraw(
     if client_id and can_hold(client_id):
         await withdraw(session, store, settings, user.username, client_id)
     return _back(request, settings, "withdrawn")
+
+
+@router.post("/account/sign-ins/end", name="account_end_sign_in")
+async def account_end_sign_in(
+    request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep
+) -> Response:
+    """End one sign-in that an app renews with refresh tokens (the page lists them)."""
+    try:
+        user, form = await _signed_in_form(request, session, store, settings)
+    except NotSignedIn:
+        return _back(request, settings)
+    grant_id = _field(form, "grant_id") or ""
+    # Only a sign-in of this user ends: any other id, however made up, changes nothing.
+    ended = await end_refresh_grant(
+        session,
+        store,
+        settings,
+        username=user.username,
+        credentials_changed_at=user.credentials_changed_at,
+        grant_id=grant_id,
+    )
+    return _back(request, settings, None if ended is None else "sign-in-ended")
 
 
 @router.post("/account/sign-out-everywhere", name="account_sign_out_everywhere")
@@ -478,6 +521,7 @@ async def _account_page(
     context = {
         "user": user,
         "apps": apps,
+        "sign_ins": await _renewed_sign_ins(session, store, user),
         "notice": notice,
         "error": error,
         "account_email": settings.account_email,
@@ -490,6 +534,26 @@ async def _account_page(
         ],
     }
     return page(request, settings, "account.html", context, status_code)
+
+
+async def _renewed_sign_ins(session: AsyncSession, store: TokenStore, user: User) -> list[RenewedSignIn]:
+    """The user's sign-ins that apps renew with refresh tokens, the most recently renewed first."""
+    noted = await recent_refresh_grants(session, user.username, LISTED_SIGN_INS)
+    grants = await live_grants(store, noted, user.credentials_changed_at)
+    names = await client_names(session, {grant.client_id for grant in grants})
+    return [
+        RenewedSignIn(
+            grant_id=grant.grant_id,
+            app=names.get(
+                grant.client_id, OWN_SIGN_IN if grant.client_id == FIRST_PARTY_CLIENT_ID else grant.client_id
+            ),
+            client_id=grant.client_id,
+            scopes=grant.scopes.split(),
+            began=_date(grant.granted_at),
+            renewed=_date(grant.refreshed_at),
+        )
+        for grant in grants
+    ]
 
 
 def _date(unix_seconds: int | None) -> str:

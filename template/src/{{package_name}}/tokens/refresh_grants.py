@@ -1,11 +1,12 @@
-"""The refresh grants of each user, for operators: noted as their refresh tokens are issued, listed
-while they can still be refreshed, and forgotten once ended (tokens/revocation.py ends them).
+"""The refresh grants of each user, for operators and for the user's account page: noted as their refresh
+tokens are issued, listed while they can still be refreshed, and ended one at a time.
 
 Noting is bookkeeping, never a reason to fail: it runs after the refresh token was rotated, and a
 client that got an error then would retry with its old token and have the grant revoked as reused."""
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Sequence
 
@@ -13,15 +14,19 @@ from sqlalchemy import ColumnElement, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..audit import trail as audit
+from ..config import Settings
 from ..storage.database import UNAVAILABLE_ERRORS
 from ..storage.models import RefreshGrant
 from ..storage.token_store import TokenStore
-from .revocation import app_withdrawn_at, revoked_grants
+from .revocation import app_withdrawn_at, grant_lifetime_seconds, revoke_grant, revoked_grants
 
 # A grant's last refresh is noted to the minute: a client refreshing more often writes nothing more.
 REFRESH_PRECISION_SECONDS = 60
 # Expired rows deleted with each new grant: bounded, so no request pays for a backlog.
 EXPIRED_PER_NEW_GRANT = 20
+# What the service makes grant ids of (22 URL-safe characters), with room to spare.
+GRANT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +129,12 @@ async def refresh_grant(session: AsyncSession, username: str, grant_id: str) -> 
     return found if found is not None and found.grant_id == grant_id else None
 
 
+async def recent_refresh_grants(session: AsyncSession, username: str, count: int) -> Sequence[RefreshGrant]:
+    """Up to COUNT of the user's refresh grants that may still be refreshed, the most recently refreshed first."""
+    query = select(RefreshGrant).where(RefreshGrant.username == username, _may_be_live(int(time.time())))
+    return (await session.scalars(query.order_by(RefreshGrant.refreshed_at.desc()).limit(count))).all()
+
+
 async def live_grants(
     store: TokenStore, grants: Sequence[RefreshGrant], credentials_changed_at: int
 ) -> list[RefreshGrant]:
@@ -145,6 +156,31 @@ async def live_grants(
     ]
 
 
-async def forget_refresh_grant(session: AsyncSession, grant_id: str) -> None:
-    await session.execute(delete(RefreshGrant).where(RefreshGrant.grant_id == grant_id))
+async def end_refresh_grant(
+    session: AsyncSession,
+    store: TokenStore,
+    settings: Settings,
+    *,
+    username: str,
+    credentials_changed_at: int,
+    grant_id: str,
+) -> RefreshGrant | None:
+    """End the user's grant of exactly GRANT_ID, if its refresh token still works, and record it: that token
+    and the access tokens issued through it stop working, on every process. The grant this call ended, or
+    None if there was none (or another call ended it at the same time)."""
+    if re.fullmatch(GRANT_ID_PATTERN, grant_id) is None:
+        return None
+    found = await refresh_grant(session, username, grant_id)
+    if found is None or not await live_grants(store, [found], credentials_changed_at):
+        return None
+    await revoke_grant(store, found.grant_id, grant_lifetime_seconds(settings))
+    # Ended twice at once, it is revoked twice (no harm), and forgotten by one of the two: that one says so.
+    forgotten = await session.execute(delete(RefreshGrant).where(RefreshGrant.grant_id == found.grant_id))
     await session.commit()
+    if getattr(forgotten, "rowcount", 0) != 1:
+        return None
+    detail = {"grant_id": found.grant_id}
+    audit.record(
+        "grant.revoked", actor=audit.on_behalf_of(username), subject=username, client_id=found.client_id, detail=detail
+    )
+    return found

@@ -7,19 +7,16 @@ from typing import Annotated
 from fastapi import HTTPException, Path, status
 from pydantic import BaseModel
 
-from ...audit import trail as audit
 from ...deps import SessionDep, SettingsDep, TokenStoreDep
 from ...oauth.connected_apps import ConnectedApp, connected_apps, withdraw
 from ...storage.models import RefreshGrant
-from ...tokens.refresh_grants import forget_refresh_grant, live_grants, refresh_grant, refresh_grants_after
-from ...tokens.revocation import grant_lifetime_seconds, revoke_grant
+from ...tokens.refresh_grants import GRANT_ID_PATTERN, end_refresh_grant, live_grants, refresh_grants_after
 from .guard import admin_router
 from .paging import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_after, position_of
 from .parameters import ClientId, Username
 from .users import existing_user
 
-# What the service makes grant ids of (22 URL-safe characters), with room to spare.
-GrantId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+GrantId = Annotated[str, Path(pattern=GRANT_ID_PATTERN)]
 
 router = admin_router()
 
@@ -110,14 +107,18 @@ async def list_refresh_grants(
 
 
 @router.delete("/admin/users/{username}/refresh-grants/{grant_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def end_refresh_grant(
+async def end_one_refresh_grant(
     username: Username, grant_id: GrantId, session: SessionDep, store: TokenStoreDep, settings: SettingsDep
 ) -> None:
     """End one grant: its refresh tokens and the access tokens issued through it stop working, on every process."""
     user = await existing_user(session, username)
-    found = await refresh_grant(session, user.username, grant_id)
-    if found is None or not await live_grants(store, [found], user.credentials_changed_at):
+    ended = await end_refresh_grant(
+        session,
+        store,
+        settings,
+        username=user.username,
+        credentials_changed_at=user.credentials_changed_at,
+        grant_id=grant_id,
+    )
+    if ended is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "The user has no such grant")
-    await revoke_grant(store, found.grant_id, grant_lifetime_seconds(settings))
-    await forget_refresh_grant(session, found.grant_id)
-    audit.record("grant.revoked", subject=user.username, client_id=found.client_id, detail={"grant_id": found.grant_id})
