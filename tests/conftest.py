@@ -32,9 +32,11 @@ def pytest_configure(config: pytest.Config) -> None:
     _saved.update({name: os.environ.get(name) for name in _ISOLATED})
     # Keep pip's cache when HOME moves, so virtual-environment tests don't download again.
     os.environ.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))
-    # Every uv.lock of the run resolves as of its start (the workers inherit the controller's instant): a
-    # project locked minutes after another must not differ from it by a dependency released in between.
-    os.environ.setdefault("UV_EXCLUDE_NEWER", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    # Every uv.lock of the run resolves as of its start: a project locked minutes after another must not
+    # differ from it by a dependency released in between. An instant, whatever the developer's own setting
+    # (a span such as "7 days" would move during the run); the workers keep the controller's.
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ["UV_EXCLUDE_NEWER"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     _home = Path(tempfile.mkdtemp(prefix="oauthgen-test-home-"))
     (_home / ".gitconfig").write_text(
         "[user]\n\tname = oauthgen tests\n\temail = tests@oauthgen.invalid\n"
@@ -66,7 +68,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     # pytest-xdist puts a test's group into its node id. Without it, a module's image, wheels or services are
     # made again on every worker: fail rather than go on slower (pytest 9.2 with pytest-xdist 3.8 loses them).
     grouping = getattr(item.config.option, "loadgroup", False)  # set on the workers of a `--dist loadgroup` run
-    if grouping and item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
+    nodeid = item.nodeid  # pytest-xdist's own test: an "@" after any parameters' "]"
+    if grouping and item.get_closest_marker("xdist_group") and nodeid.rfind("@") <= nodeid.rfind("]"):
         pytest.fail("pytest-xdist lost this test's xdist_group: its module's set-up would run on every worker")
 
 

@@ -30,8 +30,10 @@ def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "empty-uv-cache"))
 
 
-def test_new_writes_a_current_lock_of_every_dependency(tmp_path: Path) -> None:
+def test_new_writes_a_current_lock_of_every_dependency(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = tmp_path / "svc"
+    # As users lock: not as of the test run's start, which the other tests' locks record (tests/conftest.py).
+    monkeypatch.delenv("UV_EXCLUDE_NEWER")
 
     code, err = _new(project, "--storage", "postgresql", "--token-store", "redis")
 
@@ -44,6 +46,7 @@ def test_new_writes_a_current_lock_of_every_dependency(tmp_path: Path) -> None:
     asked = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     requirements = [Requirement(text) for text in [*asked["dependencies"], *asked["optional-dependencies"]["dev"]]]
     lock = tomllib.loads((project / "uv.lock").read_text(encoding="utf-8"))
+    assert "exclude-newer" not in lock.get("options", {})
     packages = {canonicalize_name(package["name"]): package for package in lock["package"]}
     # The lock records what pyproject.toml asks for, and pins a version of each.
     recorded = packages["svc"]["metadata"]["requires-dist"]

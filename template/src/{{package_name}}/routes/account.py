@@ -51,7 +51,7 @@ from ..oauth.clients import client_names
 from ..oauth.connected_apps import connected_apps, withdraw
 from ..oauth.grants import FIRST_PARTY_CLIENT_ID
 from ..storage.database import can_hold
-from ..storage.models import User
+from ..storage.models import RefreshGrant, User
 from ..storage.token_store import TokenStore
 from ..tokens.refresh_grants import end_refresh_grant, live_grants, recent_refresh_grants
 from ..web.mail_jobs import mail_context, send_later
@@ -65,6 +65,9 @@ router = APIRouter(tags=["account"], include_in_schema=False)
 
 # The renewed sign-ins the page lists at most; `Sign out everywhere` ends the rest too.
 LISTED_SIGN_INS = 50
+# Noted grants looked at for them at most: those ended by a withdrawal, a password change or a sign-out
+# everywhere stay noted until they expire, and must hide no live one behind them.
+LOOKED_AT_SIGN_INS = 1000
 # How the page names a sign-in with the user's password at the token endpoint, with no registered client.
 OWN_SIGN_IN = "A sign-in with your password"
 
@@ -538,8 +541,13 @@ async def _account_page(
 
 async def _renewed_sign_ins(session: AsyncSession, store: TokenStore, user: User) -> list[RenewedSignIn]:
     """The user's sign-ins that apps renew with refresh tokens, the most recently renewed first."""
-    noted = await recent_refresh_grants(session, user.username, LISTED_SIGN_INS)
-    grants = await live_grants(store, noted, user.credentials_changed_at)
+    grants: list[RefreshGrant] = []
+    for skipped in range(0, LOOKED_AT_SIGN_INS, LISTED_SIGN_INS):
+        noted = await recent_refresh_grants(session, user.username, LISTED_SIGN_INS, skipped)
+        grants += await live_grants(store, noted, user.credentials_changed_at)
+        if len(noted) < LISTED_SIGN_INS or len(grants) >= LISTED_SIGN_INS:
+            break
+    grants = list({grant.grant_id: grant for grant in grants}.values())[:LISTED_SIGN_INS]
     names = await client_names(session, {grant.client_id for grant in grants})
     return [
         RenewedSignIn(

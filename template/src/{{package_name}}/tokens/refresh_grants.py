@@ -129,10 +129,14 @@ async def refresh_grant(session: AsyncSession, username: str, grant_id: str) -> 
     return found if found is not None and found.grant_id == grant_id else None
 
 
-async def recent_refresh_grants(session: AsyncSession, username: str, count: int) -> Sequence[RefreshGrant]:
-    """Up to COUNT of the user's refresh grants that may still be refreshed, the most recently refreshed first."""
+async def recent_refresh_grants(
+    session: AsyncSession, username: str, count: int, skipped: int = 0
+) -> Sequence[RefreshGrant]:
+    """Up to COUNT of the user's refresh grants that may still be refreshed, the most recently refreshed first,
+    after the first SKIPPED of them."""
     query = select(RefreshGrant).where(RefreshGrant.username == username, _may_be_live(int(time.time())))
-    return (await session.scalars(query.order_by(RefreshGrant.refreshed_at.desc()).limit(count))).all()
+    order = (RefreshGrant.refreshed_at.desc(), RefreshGrant.grant_id)
+    return (await session.scalars(query.order_by(*order).offset(skipped).limit(count))).all()
 
 
 async def live_grants(
