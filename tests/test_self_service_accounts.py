@@ -62,7 +62,7 @@ def refreshed(base_url: str, client_id: str, refresh_token: str) -> httpx.Respon
 
 
 @pytest.mark.parametrize(("storage", "token_store"), [("sqlite", "database"), ("postgresql", "redis")])
-def test_a_person_signs_up_verifies_resets_and_withdraws_a_client_with_no_operator(
+def test_a_person_signs_up_verifies_resets_ends_a_sign_in_and_withdraws_a_client_with_no_operator(
     make_project: Callable[..., Path], tmp_path: Path, page: Page, storage: str, token_store: str
 ) -> None:
     answers = {"storage": storage, "token_store": token_store} if storage != "sqlite" else {}
@@ -95,12 +95,17 @@ def test_a_person_signs_up_verifies_resets_and_withdraws_a_client_with_no_operat
             )
 
             second = sign_in_to_client(page, base_url, client, redirect_uri, SECOND_PASSWORD)
-            assert refreshed(base_url, client, second["refresh_token"]).status_code == 200
+            renewed = refreshed(base_url, client, second["refresh_token"])
+            assert renewed.status_code == 200
+            _end_sign_in(page, base_url, "Mail Reader")
+            assert refreshed(base_url, client, renewed.json()["refresh_token"]).status_code == 400
+
+            third = sign_in_to_client(page, base_url, client, redirect_uri, SECOND_PASSWORD)
             _withdraw(page, base_url, "Mail Reader", client)
-            withdrawn = refreshed(base_url, client, second["refresh_token"])
+            withdrawn = refreshed(base_url, client, third["refresh_token"])
             assert withdrawn.status_code == 400
             assert withdrawn.json()["error"] == "invalid_grant"
-    assert len(callbacks) == 2
+    assert len(callbacks) == 3
 
 
 def _register_client(project: Path, env: dict[str, str], redirect_uri: str) -> str:
@@ -140,6 +145,15 @@ def _forget_and_reset(page: Page, base_url: str, mailbox: Mailbox) -> None:
     submit(page, "new-password")
     expect(page.locator("main")).to_contain_text("changed")
     mailbox.wait_for(ADDRESS, "Your password was changed")
+
+
+def _end_sign_in(page: Page, base_url: str, client_name: str) -> None:
+    page.goto(f"{base_url}/account")
+    signed_in = page.locator("section", has=page.get_by_role("heading", name="Signed-in apps and devices"))
+    expect(signed_in).to_contain_text(client_name)
+    signed_in.get_by_role("button", name="End this sign-in").click()
+    expect(page.locator("main")).to_contain_text("That sign-in has ended")
+    expect(signed_in).to_contain_text("No app or device renews a sign-in of yours.")
 
 
 def _withdraw(page: Page, base_url: str, client_name: str, client_id: str) -> None:

@@ -234,16 +234,8 @@ async def account_end_sign_in(
         user, form = await _signed_in_form(request, session, store, settings)
     except NotSignedIn:
         return _back(request, settings)
-    grant_id = _field(form, "grant_id") or ""
     # Only a sign-in of this user ends: any other id, however made up, changes nothing.
-    ended = await end_refresh_grant(
-        session,
-        store,
-        settings,
-        username=user.username,
-        credentials_changed_at=user.credentials_changed_at,
-        grant_id=grant_id,
-    )
+    ended = await end_refresh_grant(session, store, settings, user, _field(form, "grant_id") or "")
     return _back(request, settings, None if ended is None else "sign-in-ended")
 
 

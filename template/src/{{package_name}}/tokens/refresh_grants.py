@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..audit import trail as audit
 from ..config import Settings
 from ..storage.database import UNAVAILABLE_ERRORS
-from ..storage.models import RefreshGrant
+from ..storage.models import RefreshGrant, User
 from ..storage.token_store import TokenStore
 from .revocation import app_withdrawn_at, grant_lifetime_seconds, revoke_grant, revoked_grants
 
@@ -161,21 +161,16 @@ async def live_grants(
 
 
 async def end_refresh_grant(
-    session: AsyncSession,
-    store: TokenStore,
-    settings: Settings,
-    *,
-    username: str,
-    credentials_changed_at: int,
-    grant_id: str,
+    session: AsyncSession, store: TokenStore, settings: Settings, user: User, grant_id: str
 ) -> RefreshGrant | None:
-    """End the user's grant of exactly GRANT_ID, if its refresh token still works, and record it: that token
+    """End USER's grant of exactly GRANT_ID, if its refresh token still works, and record it: that token
     and the access tokens issued through it stop working, on every process. The grant this call ended, or
     None if there was none (or another call ended it at the same time)."""
     if re.fullmatch(GRANT_ID_PATTERN, grant_id) is None:
         return None
+    username = user.username
     found = await refresh_grant(session, username, grant_id)
-    if found is None or not await live_grants(store, [found], credentials_changed_at):
+    if found is None or not await live_grants(store, [found], user.credentials_changed_at):
         return None
     await revoke_grant(store, found.grant_id, grant_lifetime_seconds(settings))
     # Ended twice at once, it is revoked twice (no harm), and forgotten by one of the two: that one says so.

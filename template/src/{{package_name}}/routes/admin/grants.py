@@ -112,13 +112,6 @@ async def end_one_refresh_grant(
 ) -> None:
     """End one grant: its refresh tokens and the access tokens issued through it stop working, on every process."""
     user = await existing_user(session, username)
-    ended = await end_refresh_grant(
-        session,
-        store,
-        settings,
-        username=user.username,
-        credentials_changed_at=user.credentials_changed_at,
-        grant_id=grant_id,
-    )
+    ended = await end_refresh_grant(session, store, settings, user, grant_id)
     if ended is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "The user has no such grant")
