@@ -96,7 +96,8 @@ def test_variant_renders_clean(make_project: Callable[..., Path], variant: dict[
     assert f"access_token_expire_minutes: int = Field(default={variant['access_token_expire_minutes']}" in config
 
     readme = (project / "README.md").read_text(encoding="utf-8")
-    for setting in re.findall(r"^    ([a-z_]+): .+ = ", config, re.M):
+    # Private attributes (`_name`) are no settings.
+    for setting in re.findall(r"^    ([a-z][a-z_]*): .+ = ", config, re.M):
         assert f"`{setting.upper()}`" in readme, f"README.md does not document {setting.upper()}"
 
     _run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], project)

@@ -12,6 +12,7 @@ from .accounts.passwords import PasswordHasher
 from .accounts.secret_encryption import SecretBox
 from .audit.trail import AuditTrail
 from .config import Settings
+from .federation.upstream_clients import UpstreamClients
 from .mail.outgoing import Outgoing
 from .outbound.json_documents import JsonFetcher
 from .storage.token_store import TokenStore
@@ -44,10 +45,13 @@ class AppState:
     outgoing: Outgoing = field(init=False)
     # What fetches Client ID Metadata Documents; None while CLIENT_METADATA_DOCUMENTS is off.
     client_metadata_fetcher: JsonFetcher | None = field(init=False, default=None)
+    # The clients of the upstream providers users may sign in with (federation/upstream_clients.py).
+    upstream: UpstreamClients = field(init=False)
 
     def __post_init__(self) -> None:
         self.verified_tokens = VerifiedTokens(clock=self.clock)
         self.audit = AuditTrail(retention_days=self.settings.audit_retention_days, clock=self.clock)
+        self.upstream = UpstreamClients(self.settings.upstream_timeout_seconds)
 
 
 def app_state(app: ASGIApp) -> AppState:

@@ -17,6 +17,7 @@ from .app_state import app_state
 from .audit import trail as audit
 from .bearer_challenges import bearer_challenge, insufficient_scope
 from .config import Settings, issuer_of
+from .federation.upstream_clients import UpstreamClients
 from .oauth.client_documents import ClientDocuments
 from .oauth.clients import get_client
 from .oauth.grants import FIRST_PARTY_CLIENT_ID
@@ -75,6 +76,10 @@ async def get_clock(request: Request) -> Callable[[], float]:
     return app_state(request.app).clock
 
 
+async def get_upstream_clients(request: Request) -> UpstreamClients:
+    return app_state(request.app).upstream
+
+
 async def get_client_documents(request: Request) -> ClientDocuments:
     state = app_state(request.app)
     return ClientDocuments(state.settings, state.client_metadata_fetcher, state.clock)
@@ -96,6 +101,7 @@ PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
 SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
 # Finds a request's client: registered, or described by its Client ID Metadata Document.
 ClientDocumentsDep = Annotated[ClientDocuments, Depends(get_client_documents)]
+UpstreamClientsDep = Annotated[UpstreamClients, Depends(get_upstream_clients)]
 # What tokens are checked against for expiry and for their keys' retirement.
 ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
 

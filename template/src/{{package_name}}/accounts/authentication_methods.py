@@ -10,6 +10,8 @@ SOFTWARE_KEY = "swk"
 # The user verified to the authenticator (a PIN or a fingerprint), as a passkey sign-in needs.
 USER_VERIFIED = "user"
 MULTI_FACTOR = "mfa"
+# Through another provider (README, Sign in with another provider).
+FEDERATED = "fed"
 
 # The levels of NIST SP 800-63B: one factor, or two (a password and a code, or a verified passkey).
 SINGLE_FACTOR_LEVEL = "aal1"

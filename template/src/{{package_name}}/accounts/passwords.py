@@ -46,6 +46,11 @@ def is_acceptable(password: str) -> bool:
     return True
 
 
+# The password hash of a user who has none (one who signed up through another provider): no
+# password matches it, and a password reset sets one.
+NO_PASSWORD = "!"
+
+
 class PasswordHashingBusy(Exception):
     """Every hashing slot is taken and the queue is full: the caller should try again shortly."""
 
@@ -84,7 +89,7 @@ class PasswordHasher:
         """Whether the password matches, and a fresh hash when the stored one is outdated."""
         if not is_acceptable(password):
             return False, None
-        if password_hash is None:
+        if password_hash is None or password_hash == NO_PASSWORD:
             await self._run(self._verify_against_dummy, password)
             return False, None
         return await self._run(self._hash.verify_and_update, password, password_hash)

@@ -36,6 +36,12 @@ SIGN_INS = Counter(
     "must be confirmed first)",
     ["outcome"],
 )
+UPSTREAM_SIGN_INS = Counter(
+    "upstream_sign_ins",
+    "Sign-ins through upstream providers, by provider and outcome: succeeded, declined (the provider or "
+    "the user said no), refused (the answer failed a check) or unlinked (no account here is linked to it)",
+    ["provider", "outcome"],
+)
 TOKENS_ISSUED = Counter("tokens_issued", "Access tokens issued, by grant type", ["grant_type"])
 RATE_LIMITED = Counter("rate_limited", "Requests refused by a limit (429 or a paused sign-in), by limit", ["limit"])
 PASSWORD_HASHING_SHED = Counter(

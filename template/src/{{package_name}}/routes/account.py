@@ -47,6 +47,7 @@ from ..deps import (
     client_address,
 )
 from ..errors import BUSY_RETRY_AFTER_SECONDS
+from ..federation.identities import identities_of
 from ..oauth.clients import client_names
 from ..oauth.connected_apps import connected_apps, withdraw
 from ..oauth.grants import FIRST_PARTY_CLIENT_ID
@@ -60,6 +61,7 @@ from ..web.password_sign_ins import SignInRefused, begin_sign_in, password_sign_
 from ..web.second_factor_pages import continue_sign_in, enrollment_page, recovery_codes_page
 from ..web.second_factor_sign_ins import count_code_attempt, end_waiting_sign_in
 from ..web.sign_ins import end_sign_in, sign_in_id, signed_in_user
+from ..web.upstream_sign_ins import link_actions, start_links
 
 router = APIRouter(tags=["account"], include_in_schema=False)
 
@@ -82,6 +84,15 @@ class RenewedSignIn:
     renewed: str
 
 
+@dataclass(frozen=True, slots=True)
+class LinkedIdentity:
+    key: str
+    provider: str
+    email: str | None
+    linked: str
+    used: str
+
+
 # What `?done=` may name: the one-line notice the page shows after a form's 303.
 NOTICES = {
     "signed-in": "You are signed in.",
@@ -96,6 +107,9 @@ NOTICES = {
     "authenticator-removed": "Your authenticator app is removed, and so are your recovery codes.",
     "passkey-added": "Your passkey is added.",
     "passkey-removed": "The passkey is removed.",
+    "provider-linked": "You can now sign in with that account too.",
+    "provider-unlinked": "That account no longer signs you in.",
+    "provider-kept": "That is your only way to sign in: set a password or add a passkey first.",
 }
 BUSY = "The service is busy; try again in a moment."
 
@@ -497,6 +511,7 @@ def _sign_in_page(
         "forgot_password_url": page_url(request, settings, "forgot_password") if settings.account_email else None,
         "sign_up_url": page_url(request, settings, "sign_up") if settings.offers_sign_up else None,
         "passkeys": settings.mfa != "off",
+        "upstream": start_links(request, settings, {}),
     }
     return page(request, settings, "account_sign_in.html", context, status_code)
 
@@ -527,8 +542,24 @@ async def _account_page(
             (passkey, _date(passkey.created_at), _date(passkey.last_used_at))
             for passkey in await passkeys_of(session, user.username)
         ],
+        "upstream": link_actions(request, settings),
+        "identities": await _linked_identities(session, settings, user) if settings.providers else [],
     }
     return page(request, settings, "account.html", context, status_code)
+
+
+async def _linked_identities(session: AsyncSession, settings: Settings, user: User) -> list[LinkedIdentity]:
+    """The accounts at other providers that sign the user in; a provider no longer configured by its name."""
+    return [
+        LinkedIdentity(
+            key=identity.identity_key,
+            provider=provider.display_name if (provider := settings.provider(identity.provider)) else identity.provider,
+            email=identity.email,
+            linked=_date(identity.linked_at),
+            used=_date(identity.used_at),
+        )
+        for identity in await identities_of(session, user.username)
+    ]
 
 
 async def _renewed_sign_ins(session: AsyncSession, store: TokenStore, user: User) -> list[RenewedSignIn]:

@@ -59,6 +59,7 @@ from ..web.password_sign_ins import SignInRefused, password_sign_in
 from ..web.second_factor_pages import code_page, continue_sign_in
 from ..web.second_factor_sign_ins import end_waiting_sign_in, wait_for_second_factor
 from ..web.sign_ins import SignIn, end_sign_in, holds_sign_in, signed_in_user
+from ..web.upstream_sign_ins import start_links
 
 router = APIRouter(tags=["oauth2"], include_in_schema=False)
 
@@ -308,6 +309,7 @@ def _login_page(
     context["sign_up"] = settings.offers_sign_up
     # Passkeys are served with second factors.
     context["passkeys"] = settings.mfa != "off"
+    context["upstream"] = start_links(request, settings, auth.params())
     return page(request, settings, "login.html", context, status_code)
 
 

@@ -5,6 +5,7 @@ from fastapi import Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..accounts.account_emails import verification_messages
+from ..accounts.authentication_methods import PASSWORD
 from ..accounts.device_cookies import presented_device, remember_device
 from ..accounts.login_attempts import TooManyFailedLogins
 from ..accounts.logins import EmailNotVerified, LoginFailed, log_in
@@ -76,8 +77,15 @@ async def password_sign_in(
 
 
 async def begin_sign_in(
-    store: TokenStore, settings: Settings, request: Request, response: Response, user: User
+    store: TokenStore,
+    settings: Settings,
+    request: Request,
+    response: Response,
+    user: User,
+    methods: tuple[str, ...] = (PASSWORD,),
 ) -> None:
     """Sign the browser in as USER on RESPONSE, and remember the device for the account."""
-    await start_sign_in(store, settings, request, response, user.username, after_change=user.credentials_changed_at)
+    await start_sign_in(
+        store, settings, request, response, user.username, after_change=user.credentials_changed_at, methods=methods
+    )
     await remember_device(store, settings, request, response, user)

@@ -8,7 +8,7 @@ from fastapi import Request, Response
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..accounts.authentication_methods import PASSWORD
+from ..accounts.authentication_methods import MULTI_FACTOR, PASSWORD
 from ..accounts.second_factors import SecondStep, factors_of, second_step
 from ..accounts.totp import Enrollment, enrollment_of, new_secret
 from ..app_state import app_state
@@ -29,18 +29,20 @@ async def continue_sign_in(
     user: User,
     then: dict[str, str],
     signed_in: Response,
+    methods: tuple[str, ...] = (PASSWORD,),
 ) -> Response:
-    """After USER's right password: SIGNED_IN, with the browser signed in, when no second step is
-    due; else the page of that step, which goes on to THEN (an authorization request's parameters,
-    or none for the account page) once it is done."""
-    step = await second_step(session, settings, user.username)
+    """After USER's first factor (METHODS: a right password by default): SIGNED_IN, with the browser
+    signed in, when no second step is due; else the page of that step, which goes on to THEN (an
+    authorization request's parameters, or none for the account page) once it is done. METHODS that
+    hold two factors already (a provider's whose MFA the operator trusts) need no second step."""
+    step = SecondStep.NONE if MULTI_FACTOR in methods else await second_step(session, settings, user.username)
     box = app_state(request.app).secret_box
     if step is SecondStep.NONE:
-        await begin_sign_in(store, settings, request, signed_in, user)
+        await begin_sign_in(store, settings, request, signed_in, user, methods)
         return signed_in
     if step is SecondStep.CODE or box is None:
         response = await code_page(request, session, settings, user, then)
-        await wait_for_second_factor(store, settings, request, response, user, (PASSWORD,))
+        await wait_for_second_factor(store, settings, request, response, user, methods)
         return response
     # MFA=required and no factor yet: the secret is this waiting sign-in's alone.
     secret = new_secret()
@@ -52,7 +54,7 @@ async def continue_sign_in(
         then,
         required=True,
     )
-    await wait_for_second_factor(store, settings, request, response, user, (PASSWORD,), box.encrypt(secret))
+    await wait_for_second_factor(store, settings, request, response, user, methods, box.encrypt(secret))
     return response
 
 

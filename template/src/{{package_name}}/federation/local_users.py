@@ -1,0 +1,107 @@
+"""Which local user an upstream account signs in as: the user it is linked to; else, where the
+operator allows it, the one user whose address the provider vouches for, or a new user."""
+
+import re
+import secrets
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..accounts.passwords import NO_PASSWORD
+from ..accounts.profiles import Profile
+from ..accounts.users import (
+    MAX_USERNAME_LENGTH,
+    UserExistsError,
+    create_user_with_hash,
+    get_user,
+    users_with_email,
+)
+from ..storage.models import User
+from ..upstream_providers import UpstreamProvider
+from .identities import IdentityTaken, find_identity, link_identity, note_use
+from .upstream_clients import UpstreamAccount
+
+# What a new user's name is made of: the provider's username (or the address's local part) in the
+# characters usernames may hold, and digits when it is taken.
+NOT_IN_USERNAMES = re.compile(r"[^A-Za-z0-9_.+-]+")
+BASE_LENGTH = 40
+NAME_ATTEMPTS = 5
+
+
+class NoLocalAccount(Exception):
+    """No user is linked to the account, and none may be created for it: the reason, for the page."""
+
+
+async def user_for(
+    session: AsyncSession, provider: UpstreamProvider, account: UpstreamAccount, *, registration_open: bool
+) -> User:
+    """The user ACCOUNT signs in as (disabled users are the caller's to refuse); NoLocalAccount when there is none."""
+    identity = await find_identity(session, provider, account.subject)
+    if identity is not None:
+        user = await get_user(session, identity.username)
+        if user is None:  # deleted between the two reads: its identities went with it
+            raise NoLocalAccount("The account this sign-in was linked to no longer exists.")
+        await note_use(session, identity, account.email)
+        return user
+    if provider.auto_link_verified_email and account.email is not None and account.email_verified:
+        # Only an address this service verified too: an unverified one may be anyone's claim.
+        holders = [user for user in await users_with_email(session, account.email) if user.email_verified]
+        if len(holders) == 1:
+            return await _linked(session, provider, account, holders[0])
+    creates = registration_open if provider.create_users is None else provider.create_users
+    if not creates:
+        raise NoLocalAccount(
+            f"No account here is linked to this {provider.display_name} account. Sign in another way, "
+            f"then link {provider.display_name} on your account page."
+        )
+    return await _linked(session, provider, account, await _new_user(session, account))
+
+
+async def _linked(session: AsyncSession, provider: UpstreamProvider, account: UpstreamAccount, user: User) -> User:
+    try:
+        await link_identity(session, provider, account.subject, user.username, account.email)
+    except IdentityTaken:
+        # Linked in another request meanwhile (a double click): that link decides.
+        identity = await find_identity(session, provider, account.subject)
+        linked = await get_user(session, identity.username) if identity is not None else None
+        if linked is None:
+            raise NoLocalAccount("This sign-in could not be linked to an account; try again.") from None
+        return linked
+    return user
+
+
+async def _new_user(session: AsyncSession, account: UpstreamAccount) -> User:
+    """A new user without a password (one can be set with a password reset), with the provider's
+    name and address; the address counts as verified only when the provider vouches for it."""
+    profile = _profile(account)
+    base = _username_base(account)
+    for attempt in range(NAME_ATTEMPTS):
+        username = base if attempt == 0 else f"{base}-{secrets.randbelow(10**6):06d}"
+        try:
+            return await create_user_with_hash(session, username, NO_PASSWORD, profile=profile)
+        except UserExistsError:
+            continue
+    raise NoLocalAccount("No username could be found for this account; try again.")
+
+
+def _username_base(account: UpstreamAccount) -> str:
+    for candidate in (account.preferred_username, (account.email or "").partition("@")[0]):
+        cleaned = NOT_IN_USERNAMES.sub("-", candidate or "").strip("-.")[:BASE_LENGTH]
+        if cleaned:
+            return cleaned
+    return "user"
+
+
+def _profile(account: UpstreamAccount) -> Profile | None:
+    try:
+        return Profile(
+            name=account.name,
+            email=account.email,
+            email_verified=account.email_verified if account.email is not None else None,
+        )
+    except ValidationError:
+        # An address or a name this service cannot hold: the user sets theirs on the account page.
+        return None
+
+
+assert BASE_LENGTH + 7 <= MAX_USERNAME_LENGTH

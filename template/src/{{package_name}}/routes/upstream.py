@@ -1,0 +1,255 @@
+"""Signing in with another provider (README, Sign in with another provider): the login page's
+"Sign in with ..." links start here, each provider's answer comes back to a callback of its own, and
+the account page links and unlinks providers. Mounted when UPSTREAM_PROVIDERS names any.
+
+A callback signs in only with a response to a sign-in this browser began at that same provider (its
+state, bound by a cookie, used once), whose code the provider exchanges with this sign-in's PKCE
+verifier, and whose ID token holds this sign-in's nonce. Whatever fails shows an error page, says why
+in the log and the audit trail, and creates and links nothing."""
+
+import logging
+import secrets
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..accounts.authentication_methods import FEDERATED, MULTI_FACTOR
+from ..accounts.passwords import NO_PASSWORD
+from ..accounts.second_factors import factors_of
+from ..audit import trail as audit
+from ..config import Settings, issuer_of
+from ..deps import SessionDep, SettingsDep, TokenStoreDep, UpstreamClientsDep
+from ..federation.identities import IdentityTaken, find_identity, identities_of, link_identity, unlink_identity
+from ..federation.local_users import NoLocalAccount, user_for
+from ..federation.upstream_clients import UpstreamAccount, UpstreamClients, UpstreamRefused
+from ..oauth.authorization_requests import AuthorizationRequest
+from ..observability.metrics import UPSTREAM_SIGN_INS
+from ..storage.token_store import TokenStore
+from ..upstream_providers import UpstreamProvider
+from ..web.pages import PAGE_HEADERS, checked_form, error_page, form_text, page_url
+from ..web.second_factor_pages import continue_sign_in, next_url
+from ..web.sign_ins import signed_in_user
+from ..web.upstream_sign_ins import PendingSignIn, PendingSignInInvalid, begin, code_challenge, finish, forget
+
+router = APIRouter(tags=["upstream"], include_in_schema=False)
+logger = logging.getLogger(__name__)
+
+# What a provider's answer may hold at most: codes are short; anything longer is no code.
+MAX_CODE_LENGTH = 2048
+MAX_ERROR_LENGTH = 64
+# An identity's key on the account page's unlink form: a SHA-256 in hex.
+IDENTITY_KEY_LENGTH = 64
+
+NO_SUCH_PROVIDER = "There is no such provider to sign in with."
+STALE = (
+    "This sign-in cannot be finished: it has expired, was finished already, or began in another browser. "
+    "Start again from the sign-in page."
+)
+
+
+@router.get("/upstream/{name}/start", name="upstream_start")
+async def start(
+    name: str, request: Request, store: TokenStoreDep, settings: SettingsDep, upstream: UpstreamClientsDep
+) -> Response:
+    """Send the browser to the provider NAME; the query is the authorization request to go on with."""
+    provider = settings.provider(name)
+    if provider is None:
+        return error_page(request, NO_SUCH_PROVIDER, status.HTTP_404_NOT_FOUND)
+    auth = AuthorizationRequest.from_mapping(request.query_params)
+    then = auth.after_login().params() if auth.client_id is not None else {}
+    return await _sent_to(request, store, settings, upstream, provider, then, link_to=None)
+
+
+@router.post("/account/upstream/{name}/link", name="upstream_link")
+async def link(
+    name: str,
+    request: Request,
+    session: SessionDep,
+    store: TokenStoreDep,
+    settings: SettingsDep,
+    upstream: UpstreamClientsDep,
+) -> Response:
+    """Link the account the user signs in with at provider NAME to theirs (from the account page)."""
+    signed_in = await signed_in_user(session, store, settings, request)
+    if signed_in is None:
+        return _account(request, settings)
+    await checked_form(request, settings)
+    provider = settings.provider(name)
+    if provider is None:
+        return error_page(request, NO_SUCH_PROVIDER, status.HTTP_404_NOT_FOUND)
+    return await _sent_to(request, store, settings, upstream, provider, {}, link_to=signed_in[1].username)
+
+
+@router.post("/account/upstream/unlink", name="upstream_unlink")
+async def unlink(request: Request, session: SessionDep, store: TokenStoreDep, settings: SettingsDep) -> Response:
+    """Unlink one of the user's providers, unless it is their only way left to sign in."""
+    signed_in = await signed_in_user(session, store, settings, request)
+    if signed_in is None:
+        return _account(request, settings)
+    form = await checked_form(request, settings)
+    user = signed_in[1]
+    key = form_text(form.get("identity")) or ""
+    linked = await identities_of(session, user.username)
+    if len(key) != IDENTITY_KEY_LENGTH or key not in {identity.identity_key for identity in linked}:
+        # Not one of this user's: however made up, it changes nothing.
+        return _account(request, settings)
+    if (
+        len(linked) == 1
+        and user.password_hash == NO_PASSWORD
+        and not (await factors_of(session, user.username)).passkeys
+    ):
+        return _account(request, settings, "provider-kept")
+    await unlink_identity(session, user.username, key)
+    return _account(request, settings, "provider-unlinked")
+
+
+@router.get("/upstream/{name}/callback", name="upstream_callback")
+async def callback(
+    name: str,
+    request: Request,
+    session: SessionDep,
+    store: TokenStoreDep,
+    settings: SettingsDep,
+    upstream: UpstreamClientsDep,
+) -> Response:
+    """The provider's answer (RFC 6749 §4.1.2, RFC 9207): sign in, or link, or say why not."""
+    provider = settings.provider(name)
+    if provider is None:
+        return error_page(request, NO_SUCH_PROVIDER, status.HTTP_404_NOT_FOUND)
+    query = request.query_params
+    if any(len(query.getlist(field)) > 1 for field in ("state", "code", "error", "iss")):
+        return _refused(request, settings, provider, "a parameter is repeated")
+    try:
+        pending = await finish(store, request, settings, provider.name, query.get("state"))
+    except PendingSignInInvalid:
+        return _refused(request, settings, provider, "the state is unknown, used, or another browser's", STALE)
+    error, code = query.get("error"), query.get("code")
+    if error is not None:
+        # The user declined, or the provider refused: nothing to check, nothing to do.
+        shown = error[:MAX_ERROR_LENGTH] if error.isascii() and error.isprintable() else "(unreadable)"
+        return _refused(request, settings, provider, f"the provider answered error={shown}", declined=True)
+    if not code or len(code) > MAX_CODE_LENGTH:
+        return _refused(request, settings, provider, "the answer has no code")
+    try:
+        account = await upstream.client(provider).account(
+            code=code,
+            redirect_uri=_callback_url(request, settings, provider),
+            code_verifier=pending.code_verifier,
+            nonce=pending.nonce,
+            iss=query.get("iss"),
+        )
+    except UpstreamRefused as exc:
+        return _refused(request, settings, provider, str(exc))
+    if pending.link_to is not None:
+        return await _link(request, session, store, settings, provider, account, pending.link_to)
+    return await _sign_in(request, session, store, settings, provider, account, pending.then)
+
+
+async def _sent_to(
+    request: Request,
+    store: TokenStore,
+    settings: Settings,
+    upstream: UpstreamClients,
+    provider: UpstreamProvider,
+    then: dict[str, str],
+    *,
+    link_to: str | None,
+) -> Response:
+    # RFC 7636 §4.1: 64 random bytes make an 86-character verifier, within its 43 to 128.
+    verifier, nonce = secrets.token_urlsafe(64), secrets.token_urlsafe(32)
+    response = RedirectResponse("/", status.HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
+    pending = PendingSignIn(provider.name, verifier, nonce, then, link_to)
+    state = await begin(store, settings, request, response, pending)
+    try:
+        url = await upstream.client(provider).authorization_url(
+            _callback_url(request, settings, provider), state, code_challenge(verifier), nonce
+        )
+    except UpstreamRefused as exc:
+        logger.warning("upstream provider %s cannot be used: %s", provider.name, exc)
+        message = f"{provider.display_name} cannot be reached now; try again later, or sign in another way."
+        return error_page(request, message, status.HTTP_502_BAD_GATEWAY)
+    response.headers["location"] = url
+    return response
+
+
+async def _sign_in(
+    request: Request,
+    session: AsyncSession,
+    store: TokenStore,
+    settings: Settings,
+    provider: UpstreamProvider,
+    account: UpstreamAccount,
+    then: dict[str, str],
+) -> Response:
+    try:
+        user = await user_for(session, provider, account, registration_open=settings.allow_registration)
+    except NoLocalAccount as exc:
+        UPSTREAM_SIGN_INS.labels(provider.name, "unlinked").inc()
+        audit.record("sign_in.failed", outcome="failure", detail={"method": "upstream", "provider": provider.name})
+        return forget(error_page(request, str(exc), status.HTTP_403_FORBIDDEN), request, settings)
+    if user.disabled:
+        return _refused(request, settings, provider, "the linked account is disabled", "This account is disabled.")
+    UPSTREAM_SIGN_INS.labels(provider.name, "succeeded").inc()
+    detail = {"method": "upstream", "provider": provider.name}
+    audit.record("sign_in.succeeded", actor=audit.user(user.username), subject=user.username, detail=detail)
+    # RFC 8176: through another provider; with two factors only where the operator trusts its word for them.
+    trusted = provider.trust_upstream_mfa and account.multi_factor
+    methods = (FEDERATED, MULTI_FACTOR) if trusted else (FEDERATED,)
+    response = RedirectResponse(next_url(request, settings, then), status.HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
+    answer = await continue_sign_in(request, session, store, settings, user, then, response, methods)
+    return forget(answer, request, settings)
+
+
+async def _link(
+    request: Request,
+    session: AsyncSession,
+    store: TokenStore,
+    settings: Settings,
+    provider: UpstreamProvider,
+    account: UpstreamAccount,
+    username: str,
+) -> Response:
+    # The user who asked must still be the one signed in: a sign-in that ended or changed links nothing.
+    signed_in = await signed_in_user(session, store, settings, request)
+    if signed_in is None or signed_in[1].username != username:
+        return _refused(request, settings, provider, "the link was asked by a sign-in that has ended", STALE)
+    try:
+        await link_identity(session, provider, account.subject, username, account.email)
+    except IdentityTaken:
+        identity = await find_identity(session, provider, account.subject)
+        if identity is None or identity.username != username:
+            message = f"This {provider.display_name} account is linked to another account here already."
+            return _refused(request, settings, provider, "the account is linked to another user", message)
+    return forget(_account(request, settings, "provider-linked"), request, settings)
+
+
+def _refused(
+    request: Request,
+    settings: Settings,
+    provider: UpstreamProvider,
+    reason: str,
+    message: str | None = None,
+    *,
+    declined: bool = False,
+) -> Response:
+    """The error page, MESSAGE or a general one; REASON goes to the log and the audit trail alone."""
+    logger.warning("sign-in through upstream provider %s refused: %s", provider.name, reason)
+    UPSTREAM_SIGN_INS.labels(provider.name, "declined" if declined else "refused").inc()
+    detail = {"method": "upstream", "provider": provider.name, "reason": reason}
+    audit.record("sign_in.failed", outcome="failure", detail=detail)
+    shown = (
+        message
+        or f"The sign-in with {provider.display_name} could not be finished. Start again, or sign in another way."
+    )
+    return forget(error_page(request, shown, status.HTTP_400_BAD_REQUEST), request, settings)
+
+
+def _callback_url(request: Request, settings: Settings, provider: UpstreamProvider) -> str:
+    # Each provider a URL of its own: an answer meant for one cannot be finished at another.
+    return f"{issuer_of(request, settings)}/upstream/{provider.name}/callback"
+
+
+def _account(request: Request, settings: Settings, done: str | None = None) -> Response:
+    url = page_url(request, settings, "account") + (f"?done={done}" if done else "")
+    return RedirectResponse(url, status.HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
