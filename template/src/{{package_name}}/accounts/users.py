@@ -2,6 +2,7 @@
 
 import secrets
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..audit import trail as audit
 from ..storage.database import can_hold, end_read
-from ..storage.models import User
+from ..storage.models import Base, User
 from . import password_policy
 from .casefold import folded
 from .passwords import MAX_PASSWORD_LENGTH, PasswordHasher
@@ -86,9 +87,12 @@ async def create_user_with_hash(
     password_hash: str,
     scopes: frozenset[str] = frozenset(),
     profile: Profile | None = None,
+    along: Sequence[Base] = (),
 ) -> User:
     """Create a user whose password was hashed already: by the sign-up page, which hashes in the
-    request and creates the user later (USERNAME must have passed `NewUser`'s checks)."""
+    request and creates the user later (USERNAME must have passed `NewUser`'s checks). ALONG are rows
+    that belong to the new user (an upstream account's link), written in the same transaction: if any
+    of them cannot be, there is no user either, and UserExistsError says so."""
     user = User(
         username=username,
         username_key=username_key(username),
@@ -99,6 +103,9 @@ async def create_user_with_hash(
     )
     session.add(user)
     try:
+        # The user first: the rows along refer to it.
+        await session.flush()
+        session.add_all(along)
         await session.commit()
     except IntegrityError:
         await session.rollback()

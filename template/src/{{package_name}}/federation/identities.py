@@ -27,13 +27,10 @@ async def find_identity(session: AsyncSession, provider: UpstreamProvider, subje
     return await session.get(ExternalIdentity, identity_key(provider, subject))
 
 
-async def link_identity(
-    session: AsyncSession, provider: UpstreamProvider, subject: str, username: str, email: str | None
-) -> ExternalIdentity:
-    """Link the provider's account SUBJECT to USERNAME; IdentityTaken when another user has it (or
-    the same one, linked in another request at the same time)."""
+def new_identity(provider: UpstreamProvider, subject: str, username: str, email: str | None) -> ExternalIdentity:
+    """The row that links the provider's account SUBJECT to USERNAME, not written yet."""
     now = int(time.time())
-    identity = ExternalIdentity(
+    return ExternalIdentity(
         identity_key=identity_key(provider, subject),
         provider=provider.name,
         issuer=provider.identity_issuer,
@@ -43,15 +40,27 @@ async def link_identity(
         linked_at=now,
         used_at=now,
     )
+
+
+def record_link(provider: UpstreamProvider, username: str) -> None:
+    audit.record(
+        "identity.linked", actor=audit.on_behalf_of(username), subject=username, detail={"provider": provider.name}
+    )
+
+
+async def link_identity(
+    session: AsyncSession, provider: UpstreamProvider, subject: str, username: str, email: str | None
+) -> ExternalIdentity:
+    """Link the provider's account SUBJECT to USERNAME; IdentityTaken when another user has it (or
+    the same one, linked in another request at the same time)."""
+    identity = new_identity(provider, subject, username, email)
     session.add(identity)
     try:
         await session.commit()
     except IntegrityError:
         await session.rollback()
         raise IdentityTaken from None
-    audit.record(
-        "identity.linked", actor=audit.on_behalf_of(username), subject=username, detail={"provider": provider.name}
-    )
+    record_link(provider, username)
     return identity
 
 

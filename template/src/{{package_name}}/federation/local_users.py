@@ -18,7 +18,7 @@ from ..accounts.users import (
 )
 from ..storage.models import User
 from ..upstream_providers import UpstreamProvider
-from .identities import IdentityTaken, find_identity, link_identity, note_use
+from .identities import IdentityTaken, find_identity, link_identity, new_identity, note_use, record_link
 from .upstream_clients import UpstreamAccount
 
 # What a new user's name is made of: the provider's username (or the address's local part) in the
@@ -54,7 +54,7 @@ async def user_for(
             f"No account here is linked to this {provider.display_name} account. Sign in another way, "
             f"then link {provider.display_name} on your account page."
         )
-    return await _linked(session, provider, account, await _new_user(session, account))
+    return await _new_user(session, provider, account)
 
 
 async def _linked(session: AsyncSession, provider: UpstreamProvider, account: UpstreamAccount, user: User) -> User:
@@ -62,26 +62,37 @@ async def _linked(session: AsyncSession, provider: UpstreamProvider, account: Up
         await link_identity(session, provider, account.subject, user.username, account.email)
     except IdentityTaken:
         # Linked in another request meanwhile (a double click): that link decides.
-        identity = await find_identity(session, provider, account.subject)
-        linked = await get_user(session, identity.username) if identity is not None else None
-        if linked is None:
-            raise NoLocalAccount("This sign-in could not be linked to an account; try again.") from None
-        return linked
+        return await _user_linked_meanwhile(session, provider, account)
     return user
 
 
-async def _new_user(session: AsyncSession, account: UpstreamAccount) -> User:
+async def _new_user(session: AsyncSession, provider: UpstreamProvider, account: UpstreamAccount) -> User:
     """A new user without a password (one can be set with a password reset), with the provider's
-    name and address; the address counts as verified only when the provider vouches for it."""
+    name and address (verified only when the provider vouches for it), and linked to ACCOUNT in the
+    same transaction: a sign-in that loses a race to link it leaves no user behind."""
     profile = _profile(account)
     base = _username_base(account)
     for attempt in range(NAME_ATTEMPTS):
         username = base if attempt == 0 else f"{base}-{secrets.randbelow(10**6):06d}"
+        identity = new_identity(provider, account.subject, username, account.email)
         try:
-            return await create_user_with_hash(session, username, NO_PASSWORD, profile=profile)
+            user = await create_user_with_hash(session, username, NO_PASSWORD, profile=profile, along=[identity])
         except UserExistsError:
+            # The name is taken, or the account was linked meanwhile: then that link decides.
+            if await find_identity(session, provider, account.subject) is not None:
+                return await _user_linked_meanwhile(session, provider, account)
             continue
+        record_link(provider, username)
+        return user
     raise NoLocalAccount("No username could be found for this account; try again.")
+
+
+async def _user_linked_meanwhile(session: AsyncSession, provider: UpstreamProvider, account: UpstreamAccount) -> User:
+    identity = await find_identity(session, provider, account.subject)
+    linked = await get_user(session, identity.username) if identity is not None else None
+    if linked is None:
+        raise NoLocalAccount("This sign-in could not be linked to an account; try again.")
+    return linked
 
 
 def _username_base(account: UpstreamAccount) -> str:
