@@ -19,12 +19,13 @@ from ..accounts.passwords import NO_PASSWORD
 from ..accounts.second_factors import factors_of
 from ..audit import trail as audit
 from ..config import Settings, issuer_of
-from ..deps import SessionDep, SettingsDep, TokenStoreDep, UpstreamClientsDep
+from ..deps import SessionDep, SettingsDep, TokenStoreDep, UpstreamClientsDep, client_address
 from ..federation.identities import IdentityTaken, find_identity, identities_of, link_identity, unlink_identity
 from ..federation.local_users import NoLocalAccount, user_for
 from ..federation.upstream_clients import UpstreamAccount, UpstreamClients, UpstreamRefused
-from ..oauth.authorization_requests import AuthorizationRequest
-from ..observability.metrics import UPSTREAM_SIGN_INS
+from ..oauth.authorization_requests import AuthorizationRequest, authorization_query
+from ..observability.metrics import RATE_LIMITED, UPSTREAM_SIGN_INS
+from ..storage.record_keys import store_key
 from ..storage.token_store import TokenStore
 from ..upstream_providers import UpstreamProvider
 from ..web.pages import PAGE_HEADERS, checked_form, error_page, form_text, page_url
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 # What a provider's answer may hold at most: codes are short; anything longer is no code.
 MAX_CODE_LENGTH = 2048
 MAX_ERROR_LENGTH = 64
+# The authorization request a start carries along, at most, in its query's length.
+MAX_CARRIED_REQUEST = 8192
 # An identity's key on the account page's unlink form: a SHA-256 in hex.
 IDENTITY_KEY_LENGTH = 64
 
@@ -58,6 +61,9 @@ async def start(
         return error_page(request, NO_SUCH_PROVIDER, status.HTTP_404_NOT_FOUND)
     auth = AuthorizationRequest.from_mapping(request.query_params)
     then = auth.after_login().params() if auth.client_id is not None else {}
+    # Carried in the token store until the browser is back: no request of a real client is this large.
+    if len(authorization_query(then)) > MAX_CARRIED_REQUEST:
+        return error_page(request, "This sign-in request is too large.", status.HTTP_400_BAD_REQUEST)
     return await _sent_to(request, store, settings, upstream, provider, then, link_to=None)
 
 
@@ -156,6 +162,15 @@ async def _sent_to(
     *,
     link_to: str | None,
 ) -> Response:
+    # Each start keeps a pending sign-in until it ends or expires: as many as one address may keep.
+    key = store_key("upstream_sign_ins", client_address(request))
+    counts = await store.increment({key: settings.upstream_sign_in_minutes * 60})
+    if counts[key] > settings.upstream_sign_ins_per_address:
+        RATE_LIMITED.labels("upstream_sign_ins").inc()
+        message = "Too many sign-ins with other providers from this address; try again later."
+        refused = error_page(request, message, status.HTTP_429_TOO_MANY_REQUESTS)
+        refused.headers["Retry-After"] = str(max(await store.ttl(key), 1))
+        return refused
     # RFC 7636 §4.1: 64 random bytes make an 86-character verifier, within its 43 to 128.
     verifier, nonce = secrets.token_urlsafe(64), secrets.token_urlsafe(32)
     response = RedirectResponse("/", status.HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
