@@ -1,7 +1,7 @@
 """Signing in with another provider, in real headless Chromium: one generated service is the upstream OpenID
 Provider of a second one, which offers "Sign in with Corp" on its login page. A new user signs in through it
 into a client of the second service, comes back later as the same user, and the provider's answer cannot be
-used twice. The client is Authlib's; the ID tokens are read by PyJWT."""
+used twice; a user of both links the two accounts on the account page and then signs in with Corp. The client is Authlib's; the ID tokens are read by PyJWT."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from .support.services import PACKAGE, PASSWORD, run_module, running_service
 
 UPSTREAM_USER = "carol"
 UPSTREAM_EMAIL = "carol@corp.example"
+# A user of both services, whose accounts are linked on the account page.
+LOCAL_USER = "dave"
 
 
 def test_a_user_of_one_generated_service_signs_in_to_another_through_it(
@@ -92,7 +94,32 @@ def test_a_user_of_one_generated_service_signs_in_to_another_through_it(
             page.goto(f"{base_url}/account")
             linked = page.locator("section", has=page.get_by_role("heading", name="Sign in with another account"))
             expect(linked).to_contain_text(UPSTREAM_EMAIL)
-    assert len(callbacks) == 2
+
+            # A user of this service links their Corp account on the account page, then signs in with it.
+            for project in (upstream_project, service_project):
+                made = run_module(project, PACKAGE, "create-user", LOCAL_USER, "--password", PASSWORD, env=env)
+                assert made.returncode == 0, made.stderr
+            page.context.clear_cookies()
+            _link_corp_on_the_account_page(page, base_url)
+            page.context.clear_cookies(domain="127.0.0.1")
+            linked_user, _ = _sign_in_through_corp(page, base_url, client_id, redirect_uri, password=False)
+            assert linked_user["userinfo"]["preferred_username"] == LOCAL_USER
+            assert linked_user["userinfo"]["sub"] != first["userinfo"]["sub"]
+    assert len(callbacks) == 3
+
+
+def _link_corp_on_the_account_page(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/account")
+    page.locator('input[autocomplete="username"]').fill(LOCAL_USER)
+    page.locator('input[autocomplete="current-password"]').fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_role("button", name="Link a Corp account").click()
+    # At Corp: its login page, then its consent page for this service.
+    page.locator('input[autocomplete="username"]').fill(LOCAL_USER)
+    page.locator('input[autocomplete="current-password"]').fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_role("button", name="Allow", exact=True).click()
+    expect(page.locator("main")).to_contain_text("You can now sign in with that account too.")
 
 
 def _register_client(project: Path, env: dict[str, str], redirect_uri: str) -> str:
