@@ -45,6 +45,8 @@ class UpstreamProvider:
         self.grants: dict[str, Grant] = {}
         self.token_requests: list[dict[str, str]] = []
         self.metadata_changes: dict[str, Any] = {}
+        # What the token endpoint answers instead, when a test sets it: any JSON at all.
+        self.token_body: Any = None
         # The GitHub-style API's access tokens, and whose they are.
         self.api_tokens: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
@@ -121,6 +123,8 @@ class UpstreamProvider:
     def redeem(self, form: dict[str, str], client_id: str) -> tuple[int, dict[str, Any]]:
         """The token endpoint: the code once, for its redirect URI and PKCE verifier."""
         self.token_requests.append(form)
+        if self.token_body is not None:
+            return 200, self.token_body
         with self.lock:
             grant = self.grants.get(form.get("code", ""))
             if grant is None or grant.used:

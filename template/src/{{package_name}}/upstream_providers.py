@@ -63,6 +63,8 @@ class UpstreamProvider:
     create_users: bool | None = None
     auto_link_verified_email: bool = False
     trust_upstream_mfa: bool = False
+    # Whether URLs on this machine may be plain http (development only), the discovered ones too.
+    allows_loopback: bool = False
 
     @property
     def identity_issuer(self) -> str:
@@ -137,6 +139,7 @@ def _provider(entry: Any, index: int, *, production: bool) -> UpstreamProvider:
         create_users=_flag(entry, "create_users", where, None),
         auto_link_verified_email=bool(_flag(entry, "auto_link_verified_email", where, False)),
         trust_upstream_mfa=bool(_flag(entry, "trust_upstream_mfa", where, False)),
+        allows_loopback=not production,
         **urls,
     )
 
@@ -150,6 +153,10 @@ def _url(entry: dict[str, Any], field: str, where: str, *, production: bool) -> 
     if not isinstance(value, str) or not value:
         raise ProviderConfigError(f"{where}: {field} is required")
     parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 (a port that is not a number, or above 65535, raises here)
+    except ValueError:
+        raise ProviderConfigError(f"{where}: {field} has a port that is not one") from None
     loopback = parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
     # An http provider anywhere but this machine would hand codes and ID tokens to anyone on the way.
     if not (parts.scheme == "https" or (loopback and not production)) or not parts.hostname:

@@ -98,3 +98,10 @@ async def unlink_identity(session: AsyncSession, username: str, key: str) -> str
         detail={"provider": identity.provider},
     )
     return identity.provider
+
+
+async def unlink_all(session: AsyncSession, username: str) -> None:
+    """Unlink every provider of USERNAME: after a password reset, whoever holds the address holds the
+    account, and may not be whoever linked them (an account made in another's name before they signed up)."""
+    for identity in await identities_of(session, username):
+        await unlink_identity(session, username, identity.identity_key)

@@ -3,6 +3,7 @@ operator allows it, the one user whose address the provider vouches for, or a ne
 
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,10 +33,20 @@ class NoLocalAccount(Exception):
     """No user is linked to the account, and none may be created for it: the reason, for the page."""
 
 
+class NewUsersLimited(NoLocalAccount):
+    """A user would be created, but the caller's address has created as many as it may for now."""
+
+
 async def user_for(
-    session: AsyncSession, provider: UpstreamProvider, account: UpstreamAccount, *, registration_open: bool
+    session: AsyncSession,
+    provider: UpstreamProvider,
+    account: UpstreamAccount,
+    *,
+    registration_open: bool,
+    admit_new_user: Callable[[], Awaitable[bool]],
 ) -> User:
-    """The user ACCOUNT signs in as (disabled users are the caller's to refuse); NoLocalAccount when there is none."""
+    """The user ACCOUNT signs in as (disabled users are the caller's to refuse); NoLocalAccount when
+    there is none. ADMIT_NEW_USER says whether a user may be created now (the registration limits)."""
     identity = await find_identity(session, provider, account.subject)
     if identity is not None:
         user = await get_user(session, identity.username)
@@ -44,7 +55,7 @@ async def user_for(
         await note_use(session, identity, account.email)
         return user
     if provider.auto_link_verified_email and account.email is not None and account.email_verified:
-        # Only an address this service verified too: an unverified one may be anyone's claim.
+        # Only an address this service verified itself: those providers give are stored unverified.
         holders = [user for user in await users_with_email(session, account.email) if user.email_verified]
         if len(holders) == 1:
             return await _linked(session, provider, account, holders[0])
@@ -54,6 +65,8 @@ async def user_for(
             f"No account here is linked to this {provider.display_name} account. Sign in another way, "
             f"then link {provider.display_name} on your account page."
         )
+    if not await admit_new_user():
+        raise NewUsersLimited("Too many accounts were made from your address; try again later.")
     return await _new_user(session, provider, account)
 
 
@@ -68,9 +81,11 @@ async def _linked(session: AsyncSession, provider: UpstreamProvider, account: Up
 
 async def _new_user(session: AsyncSession, provider: UpstreamProvider, account: UpstreamAccount) -> User:
     """A new user without a password (one can be set with a password reset), with the provider's
-    name and address (verified only when the provider vouches for it), and linked to ACCOUNT in the
-    same transaction: a sign-in that loses a race to link it leaves no user behind."""
-    profile = _profile(account)
+    name and address (`_profile`), and linked to ACCOUNT in the same transaction: a sign-in that
+    loses a race to link it leaves no user behind."""
+    # An address another user has stays theirs alone: the new user gets none (and no one learns whose it is).
+    taken = account.email is not None and bool(await users_with_email(session, account.email))
+    profile = _profile(account, with_email=not taken)
     base = _username_base(account)
     for attempt in range(NAME_ATTEMPTS):
         username = base if attempt == 0 else f"{base}-{secrets.randbelow(10**6):06d}"
@@ -103,13 +118,14 @@ def _username_base(account: UpstreamAccount) -> str:
     return "user"
 
 
-def _profile(account: UpstreamAccount) -> Profile | None:
+def _profile(account: UpstreamAccount, *, with_email: bool) -> Profile | None:
+    """The new user's name, and the address only when the provider vouches for it. Even then it is
+    not verified here: only a link this service mailed verifies an address, so that a provider that
+    vouches too easily can neither have it shown to clients as verified nor have accounts of other
+    providers linked to it automatically."""
+    email = account.email if with_email and account.email_verified else None
     try:
-        return Profile(
-            name=account.name,
-            email=account.email,
-            email_verified=account.email_verified if account.email is not None else None,
-        )
+        return Profile(name=account.name, email=email, email_verified=False if email is not None else None)
     except ValidationError:
         # An address or a name this service cannot hold: the user sets theirs on the account page.
         return None

@@ -5,6 +5,8 @@ first needed, and kept a while), the authorization URL with PKCE and a nonce, th
 
 import asyncio
 import contextlib
+import json
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +17,7 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
-from ..upstream_providers import UpstreamProvider
+from ..upstream_providers import LOOPBACK_HOSTS, UpstreamProvider
 
 # ID tokens are accepted signed with these alone (RFC 8725 §3.1), and only those of them the
 # provider's metadata names: never `none`, never an HMAC keyed with a secret the client knows too.
@@ -24,6 +26,8 @@ ACCEPTED_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES
 # one they lack, at most this often (a provider rotating its keys, or a forger asking for fetches).
 METADATA_SECONDS = 3600
 KEYS_REFETCH_SECONDS = 60
+# After metadata that could not be fetched, sign-ins through the provider are refused at once this long.
+FAILURE_SECONDS = 10
 # Clocks of two machines differ: an ID token is accepted this far out of its times.
 LEEWAY_SECONDS = 60
 # What a provider may answer with at most: its documents are small.
@@ -33,6 +37,8 @@ PROFILE_CLAIMS = ("email", "email_verified", "preferred_username", "name")
 # GitHub's REST API asks for this media type and version.
 GITHUB_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 USER_AGENT = "oauth-upstream-client"
+
+logger = logging.getLogger(__name__)
 
 
 class UpstreamRefused(Exception):
@@ -75,17 +81,29 @@ class _Metadata:
 
 
 class UpstreamClient:
-    """One provider's client."""
+    """One provider's client. Each exchange with the provider gets TIMEOUT_SECONDS in all."""
 
-    def __init__(self, provider: UpstreamProvider, http: httpx.AsyncClient) -> None:
+    def __init__(self, provider: UpstreamProvider, http: httpx.AsyncClient, timeout_seconds: float) -> None:
         self.provider = provider
         self._http = http
+        self._timeout = timeout_seconds
         self._metadata: _Metadata | None = None
+        # When the metadata could last not be fetched: every sign-in in the next seconds is refused at
+        # once, rather than each waiting for a provider that is down.
+        self._failed_at = -float(FAILURE_SECONDS)
         self._lock = asyncio.Lock()
 
-    async def authorization_url(self, redirect_uri: str, state: str, code_challenge: str, nonce: str) -> str:
-        oauth = await self._oauth()
-        extras = {"nonce": nonce} if self.provider.kind == "oidc" else {}
+    async def authorization_url(
+        self, redirect_uri: str, state: str, code_challenge: str, nonce: str, *, reauthenticate: bool = False
+    ) -> str:
+        """Where to send the browser; REAUTHENTICATE asks an OpenID provider to have the user sign in
+        again (`prompt=login`), as the client here asked of this service."""
+        oauth, endpoint_query = await self._oauth()
+        extras = dict(endpoint_query)
+        if self.provider.kind == "oidc":
+            extras["nonce"] = nonce
+            if reauthenticate:
+                extras["prompt"] = "login"
         return await oauth.get_authorization_url(
             redirect_uri,
             state=state,
@@ -96,23 +114,37 @@ class UpstreamClient:
         )
 
     async def account(
-        self, *, code: str, redirect_uri: str, code_verifier: str, nonce: str, iss: str | None
+        self,
+        *,
+        code: str,
+        redirect_uri: str,
+        code_verifier: str,
+        nonce: str,
+        iss: str | None,
+        signed_in_since: int | None = None,
     ) -> UpstreamAccount:
-        """The account whose CODE this is; UpstreamRefused when anything about it fails a check."""
+        """The account whose CODE this is; UpstreamRefused when anything about it fails a check.
+        SIGNED_IN_SINCE: the user must have signed in at the provider since then, where it says when."""
         if self.provider.kind == "oidc":
             metadata = await self._fetched_metadata()
             self._check_iss(metadata.document, iss)
-        oauth = await self._oauth()
+        oauth, _query = await self._oauth()
         try:
-            token = await oauth.get_access_token(code, redirect_uri, code_verifier)
+            async with asyncio.timeout(self._timeout):
+                token = await oauth.get_access_token(code, redirect_uri, code_verifier)
         except OAuth2RequestError as exc:
             status = exc.response.status_code if exc.response is not None else "no answer"
             raise UpstreamRefused(f"the token endpoint refused the code ({status})") from None
+        except TimeoutError:
+            raise UpstreamRefused("the token endpoint did not answer in time") from None
+        except (ValueError, TypeError):
+            # httpx-oauth reads any JSON: a list, or an `expires_in` that is no number, fails there.
+            raise UpstreamRefused("the token endpoint's answer cannot be read") from None
         # GitHub answers a refused code with 200 and an `error`.
         if "error" in token or not isinstance(token.get("access_token"), str):
             raise UpstreamRefused("the token endpoint answered without an access token")
         if self.provider.kind == "oidc":
-            return await self._id_token_account(token.get("id_token"), token["access_token"], nonce)
+            return await self._id_token_account(token.get("id_token"), token["access_token"], nonce, signed_in_since)
         return await self._api_account(token["access_token"])
 
     def _check_iss(self, metadata: dict[str, Any], iss: str | None) -> None:
@@ -122,7 +154,9 @@ class UpstreamClient:
         if iss is not None and iss != self.provider.issuer:
             raise UpstreamRefused("the authorization response came from another issuer (iss)")
 
-    async def _id_token_account(self, id_token: object, access_token: str, nonce: str) -> UpstreamAccount:
+    async def _id_token_account(
+        self, id_token: object, access_token: str, nonce: str, signed_in_since: int | None
+    ) -> UpstreamAccount:
         if not isinstance(id_token, str):
             raise UpstreamRefused("the token response has no ID token")
         metadata = await self._fetched_metadata()
@@ -152,6 +186,9 @@ class UpstreamClient:
         subject = claims["sub"]
         if not isinstance(subject, str) or not 0 < len(subject) <= 255:
             raise UpstreamRefused("the ID token's subject is not a string of at most 255 characters")
+        auth_time = claims.get("auth_time")
+        if signed_in_since is not None and isinstance(auth_time, int) and auth_time < signed_in_since - LEEWAY_SECONDS:
+            raise UpstreamRefused("the provider did not have the user sign in again (auth_time)")
         amr = claims.get("amr")
         acr = claims.get("acr")
         profile = await self._profile(metadata.document, access_token, subject, claims)
@@ -171,7 +208,7 @@ class UpstreamClient:
         """The user's address and names: from the ID token when it has them (Google's, Keycloak's), else
         from the UserInfo endpoint (Core §5.3), whose `sub` must be the ID token's (§5.3.2)."""
         endpoint = document.get("userinfo_endpoint")
-        if "email" in claims or not isinstance(endpoint, str) or not endpoint.startswith(("https:", "http:")):
+        if "email" in claims or not isinstance(endpoint, str):
             return claims
         userinfo = await self._json(endpoint, {"Authorization": f"Bearer {access_token}"})
         if not isinstance(userinfo, dict) or userinfo.get("sub") != subject:
@@ -225,7 +262,9 @@ class UpstreamClient:
             acr=None,
         )
 
-    async def _oauth(self) -> _OAuth2:
+    async def _oauth(self) -> tuple[_OAuth2, list[tuple[str, str]]]:
+        """httpx-oauth's client for the provider, and the query its authorization endpoint has already
+        (Microsoft's and Okta's may): httpx-oauth would append a second `?`."""
         provider = self.provider
         if provider.kind == "github":
             authorize, token_url = provider.authorize_url or "", provider.token_url or ""
@@ -236,37 +275,73 @@ class UpstreamClient:
             methods = document.get("token_endpoint_auth_methods_supported", ["client_secret_basic"])
             # Basic is the default (OpenID Connect Discovery §3), and keeps the secret out of the body.
             method = "client_secret_post" if "client_secret_basic" not in methods else "client_secret_basic"
-        return _OAuth2(
+        endpoint = httpx.URL(authorize)
+        oauth = _OAuth2(
             self._http,
             provider.client_id,
             provider.client_secret,
-            authorize,
+            str(endpoint.copy_with(query=None)),
             token_url,
             name=provider.name,
             token_endpoint_auth_method=method,
         )
+        return oauth, list(endpoint.params.multi_items())
 
     async def _fetched_metadata(self) -> _Metadata:
-        now = time.monotonic()
-        if self._metadata is not None and now - self._metadata.fetched_at < METADATA_SECONDS:
+        """The provider's metadata and keys, fetched again after METADATA_SECONDS; while a new fetch
+        fails, the last good ones serve on, and it is tried again a minute later."""
+        if self._metadata is not None and time.monotonic() - self._metadata.fetched_at < METADATA_SECONDS:
             return self._metadata
         async with self._lock:
-            if self._metadata is not None and time.monotonic() - self._metadata.fetched_at < METADATA_SECONDS:
-                return self._metadata
-            issuer = self.provider.issuer or ""
-            document = await self._json(f"{issuer.rstrip('/')}/.well-known/openid-configuration", {})
-            if not isinstance(document, dict) or document.get("issuer") != issuer:
-                # OpenID Connect Discovery §4.3: the metadata of another issuer is no one's.
-                raise UpstreamRefused("the provider's metadata names another issuer")
-            for endpoint in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
-                if not isinstance(document.get(endpoint), str) or not document[endpoint].startswith(
-                    ("https:", "http:")
-                ):
-                    raise UpstreamRefused(f"the provider's metadata has no {endpoint}")
-            keys = await self._key_set(document["jwks_uri"])
             now = time.monotonic()
-            self._metadata = _Metadata(document, keys, now, now)
+            if self._metadata is not None and now - self._metadata.fetched_at < METADATA_SECONDS:
+                return self._metadata
+            if self._metadata is None and now - self._failed_at < FAILURE_SECONDS:
+                raise UpstreamRefused("the provider's metadata could not be fetched a moment ago")
+            try:
+                self._metadata = await self._new_metadata()
+            except UpstreamRefused as exc:
+                if self._metadata is None:
+                    self._failed_at = time.monotonic()
+                    raise
+                logger.warning(
+                    "provider %s: new metadata refused (%s); the last good ones serve on", self.provider.name, exc
+                )
+                self._metadata.fetched_at = time.monotonic() - METADATA_SECONDS + KEYS_REFETCH_SECONDS
             return self._metadata
+
+    async def _new_metadata(self) -> _Metadata:
+        issuer = self.provider.issuer or ""
+        document = await self._json(f"{issuer.rstrip('/')}/.well-known/openid-configuration", {})
+        if not isinstance(document, dict) or document.get("issuer") != issuer:
+            # OpenID Connect Discovery §4.3: the metadata of another issuer is no one's.
+            raise UpstreamRefused("the provider's metadata names another issuer")
+        for endpoint in ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint"):
+            value = document.get(endpoint)
+            if (value is not None or endpoint != "userinfo_endpoint") and not self._acceptable(value):
+                raise UpstreamRefused(f"the provider's metadata has no usable {endpoint}")
+        keys = await self._key_set(document["jwks_uri"])
+        now = time.monotonic()
+        return _Metadata(document, keys, now, now)
+
+    def _acceptable(self, url: object) -> bool:
+        """Whether URL is one to send codes, secrets and tokens to: https, as the provider's own
+        address must be (http only on this machine, in development)."""
+        if not isinstance(url, str):
+            return False
+        try:
+            parts = httpx.URL(url)
+        except (httpx.InvalidURL, ValueError):
+            return False
+        loopback = parts.scheme == "http" and parts.host in LOOPBACK_HOSTS and self.provider.allows_loopback
+        port_ok = parts.port is None or 0 < parts.port < 65536
+        return (
+            (parts.scheme == "https" or loopback)
+            and bool(parts.host)
+            and port_ok
+            and not parts.userinfo
+            and not parts.fragment
+        )
 
     async def _refetched_keys(self, metadata: _Metadata) -> KeySet:
         async with self._lock:
@@ -283,18 +358,34 @@ class UpstreamClient:
             raise UpstreamRefused("the provider's key set cannot be read") from None
 
     async def _json(self, url: str, headers: dict[str, str]) -> Any:
+        """The JSON at URL, read within the time allowed and up to MAX_DOCUMENT_BYTES."""
+        path = _path_of(url)
         try:
-            response = await self._http.get(url, headers={"Accept": "application/json", **headers})
-        except httpx.HTTPError as exc:
+            async with asyncio.timeout(self._timeout):
+                request = self._http.stream("GET", url, headers={"Accept": "application/json", **headers})
+                async with request as response:
+                    if response.status_code != httpx.codes.OK:
+                        raise UpstreamRefused(f"the provider answered {response.status_code} at {path}")
+                    body = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        if len(body) > MAX_DOCUMENT_BYTES:
+                            raise UpstreamRefused(f"the provider's answer at {path} is too large")
+        except TimeoutError:
+            raise UpstreamRefused(f"the provider did not answer in time at {path}") from None
+        except (httpx.HTTPError, httpx.InvalidURL, OverflowError) as exc:
             raise UpstreamRefused(f"the provider could not be reached ({type(exc).__name__})") from None
-        if response.status_code != httpx.codes.OK:
-            raise UpstreamRefused(f"the provider answered {response.status_code} at {httpx.URL(url).path}")
-        if len(response.content) > MAX_DOCUMENT_BYTES:
-            raise UpstreamRefused("the provider's answer is too large")
         try:
-            return response.json()
+            return json.loads(body)
         except ValueError:
-            raise UpstreamRefused(f"the provider's answer at {httpx.URL(url).path} is no JSON") from None
+            raise UpstreamRefused(f"the provider's answer at {path} is no JSON") from None
+
+
+def _path_of(url: str) -> str:
+    try:
+        return httpx.URL(url).path[:100]
+    except (httpx.InvalidURL, ValueError):
+        return "(an invalid URL)"
 
 
 class _UnknownKey(Exception):
@@ -332,7 +423,7 @@ class UpstreamClients:
                 self._http = httpx.AsyncClient(
                     timeout=self._timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}
                 )
-            self._clients[provider.name] = UpstreamClient(provider, self._http)
+            self._clients[provider.name] = UpstreamClient(provider, self._http, self._timeout)
         return self._clients[provider.name]
 
     async def aclose(self) -> None:

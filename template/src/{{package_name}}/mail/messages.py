@@ -24,6 +24,7 @@ SUBJECTS = {
     "second_factor_removed": "The authenticator app of your account was removed",
     "passkey_added": "A passkey was added to your account",
     "passkey_removed": "A passkey of your account was removed",
+    "provider_linked": "Another account can now sign in to yours",
 }
 
 _environment = Environment(

@@ -30,7 +30,7 @@ from ..accounts.email_changes import email_change_messages
 from ..accounts.login_attempts import TooManyFailedLogins
 from ..accounts.logins import EmailNotVerified, LoginFailed, log_in
 from ..accounts.passkeys import passkeys_of, remove_passkey
-from ..accounts.passwords import MAX_PASSWORD_LENGTH, PasswordHasher, PasswordHashingBusy
+from ..accounts.passwords import MAX_PASSWORD_LENGTH, NO_PASSWORD, PasswordHasher, PasswordHashingBusy
 from ..accounts.profiles import Profile
 from ..accounts.recovery_codes import replace_codes
 from ..accounts.second_factors import factors_of, remove_authenticator
@@ -110,6 +110,7 @@ NOTICES = {
     "provider-linked": "You can now sign in with that account too.",
     "provider-unlinked": "That account no longer signs you in.",
     "provider-kept": "That is your only way to sign in: set a password or add a passkey first.",
+    "sign-in-again": "Sign out and in again first: linking another account takes a sign-in of the last few minutes.",
 }
 BUSY = "The service is busy; try again in a moment."
 
@@ -160,7 +161,7 @@ async def account_password(
     if problem is not None:
         return await _account_page(request, session, store, settings, user, error=problem, status_code=400)
     try:
-        await _check_password(request, session, store, settings, passwords, user, form)
+        await check_current_password(request, session, store, settings, passwords, user, form)
         # Every sign-in ends with the change, this browser's too; it signs in afresh just after.
         await change_password(session, store, passwords, user.username, new_password)
     except WrongPassword as exc:
@@ -190,7 +191,7 @@ async def account_email(
         error = "Enter an e-mail address, such as name@example.com."
         return await _account_page(request, session, store, settings, user, error=error, status_code=400)
     try:
-        await _check_password(request, session, store, settings, passwords, user, form)
+        await check_current_password(request, session, store, settings, passwords, user, form)
     except WrongPassword as exc:
         return exc.answer
     except PasswordHashingBusy:
@@ -287,7 +288,7 @@ async def account_authenticator(
     if settings.mfa == "off" or holder is None or (await factors_of(session, user.username)).any:
         return _back(request, settings)
     try:
-        await _check_password(request, session, store, settings, passwords, user, form)
+        await check_current_password(request, session, store, settings, passwords, user, form)
     except WrongPassword as exc:
         return exc.answer
     except PasswordHashingBusy:
@@ -350,7 +351,7 @@ async def account_authenticator_remove(
     except NotSignedIn:
         return _back(request, settings)
     try:
-        await _check_password(request, session, store, settings, passwords, user, form)
+        await check_current_password(request, session, store, settings, passwords, user, form)
     except WrongPassword as exc:
         return exc.answer
     except PasswordHashingBusy:
@@ -375,7 +376,7 @@ async def account_passkey_remove(
     if settings.mfa == "off" or not (passkey_id.isascii() and passkey_id.isdigit() and len(passkey_id) <= 18):
         return _back(request, settings)
     try:
-        await _check_password(request, session, store, settings, passwords, user, form)
+        await check_current_password(request, session, store, settings, passwords, user, form)
     except WrongPassword as exc:
         return exc.answer
     except PasswordHashingBusy:
@@ -398,7 +399,7 @@ async def account_recovery_codes(
     if not (await factors_of(session, user.username)).any:
         return _back(request, settings)
     try:
-        await _check_password(request, session, store, settings, passwords, user, form)
+        await check_current_password(request, session, store, settings, passwords, user, form)
     except WrongPassword as exc:
         return exc.answer
     except PasswordHashingBusy:
@@ -417,7 +418,7 @@ async def _signed_in_form(
     return signed_in[1], await checked_form(request, settings)
 
 
-async def _check_password(
+async def check_current_password(
     request: Request,
     session: AsyncSession,
     store: TokenStore,
@@ -543,6 +544,7 @@ async def _account_page(
             for passkey in await passkeys_of(session, user.username)
         ],
         "upstream": link_actions(request, settings),
+        "has_password": user.password_hash != NO_PASSWORD,
         "identities": await _linked_identities(session, settings, user) if settings.providers else [],
     }
     return page(request, settings, "account.html", context, status_code)

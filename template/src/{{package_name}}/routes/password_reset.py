@@ -19,6 +19,7 @@ from ..accounts.passwords import MAX_PASSWORD_LENGTH
 from ..accounts.users import MAX_EMAIL_LENGTH, MAX_USERNAME_LENGTH, NewUser
 from ..config import Settings, issuer_of
 from ..deps import PasswordHasherDep, SessionDep, SettingsDep, TokenStoreDep, client_address
+from ..federation.identities import unlink_all
 from ..observability.metrics import RATE_LIMITED
 from ..storage.database import can_hold
 from ..storage.record_keys import store_key
@@ -91,6 +92,7 @@ async def reset_password(
     user = await reset_with_token(session, store, passwords, token, password)
     if user is None:
         return _invalid_link_page(request, settings)
+    await unlink_all(session, user.username)
     mail = mail_context(request, settings)
     send_later(request, lambda: notice_messages(mail, "password_changed", user.email, user.username))
     # Not signed in by the reset (OWASP Forgot Password Cheat Sheet): whoever holds the link signs in

@@ -8,30 +8,34 @@ verifier, and whose ID token holds this sign-in's nonce. Whatever fails shows an
 in the log and the audit trail, and creates and links nothing."""
 
 import logging
-import secrets
+import time
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..accounts.account_emails import notice_messages
 from ..accounts.authentication_methods import FEDERATED, MULTI_FACTOR
-from ..accounts.passwords import NO_PASSWORD
+from ..accounts.passwords import NO_PASSWORD, PasswordHashingBusy
 from ..accounts.second_factors import factors_of
 from ..audit import trail as audit
 from ..config import Settings, issuer_of
-from ..deps import SessionDep, SettingsDep, TokenStoreDep, UpstreamClientsDep, client_address
+from ..deps import PasswordHasherDep, SessionDep, SettingsDep, TokenStoreDep, UpstreamClientsDep, client_address
+from ..errors import BUSY_RETRY_AFTER_SECONDS
 from ..federation.identities import IdentityTaken, find_identity, identities_of, link_identity, unlink_identity
-from ..federation.local_users import NoLocalAccount, user_for
+from ..federation.local_users import NewUsersLimited, NoLocalAccount, user_for
 from ..federation.upstream_clients import UpstreamAccount, UpstreamClients, UpstreamRefused
-from ..oauth.authorization_requests import AuthorizationRequest, authorization_query
+from ..oauth.authorization_requests import REAUTHENTICATE, AuthorizationRequest, authorization_query
 from ..observability.metrics import RATE_LIMITED, UPSTREAM_SIGN_INS
 from ..storage.record_keys import store_key
 from ..storage.token_store import TokenStore
 from ..upstream_providers import UpstreamProvider
+from ..web.mail_jobs import mail_context, send_later
 from ..web.pages import PAGE_HEADERS, checked_form, error_page, form_text, page_url
 from ..web.second_factor_pages import continue_sign_in, next_url
 from ..web.sign_ins import signed_in_user
-from ..web.upstream_sign_ins import PendingSignIn, PendingSignInInvalid, begin, code_challenge, finish, forget
+from ..web.upstream_sign_ins import PendingSignInInvalid, finish, forget, keep, new_pending
+from .account import WrongPassword, check_current_password
 
 router = APIRouter(tags=["upstream"], include_in_schema=False)
 logger = logging.getLogger(__name__)
@@ -41,6 +45,9 @@ MAX_CODE_LENGTH = 2048
 MAX_ERROR_LENGTH = 64
 # The authorization request a start carries along, at most, in its query's length.
 MAX_CARRIED_REQUEST = 8192
+# Linking, for a user without a password to give, takes a sign-in this recent.
+RECENT_SIGN_IN_SECONDS = 300
+BUSY = "The service is busy; try again in a moment."
 # An identity's key on the account page's unlink form: a SHA-256 in hex.
 IDENTITY_KEY_LENGTH = 64
 
@@ -61,10 +68,13 @@ async def start(
         return error_page(request, NO_SUCH_PROVIDER, status.HTTP_404_NOT_FOUND)
     auth = AuthorizationRequest.from_mapping(request.query_params)
     then = auth.after_login().params() if auth.client_id is not None else {}
+    # The client asked for a fresh sign-in (Core §3.1.2.1): so is the provider, where it can be.
+    prompts = set((auth.prompt or "").split())
+    reauthenticate = bool(prompts & REAUTHENTICATE) or auth.max_age is not None
     # Carried in the token store until the browser is back: no request of a real client is this large.
     if len(authorization_query(then)) > MAX_CARRIED_REQUEST:
         return error_page(request, "This sign-in request is too large.", status.HTTP_400_BAD_REQUEST)
-    return await _sent_to(request, store, settings, upstream, provider, then, link_to=None)
+    return await _sent_to(request, store, settings, upstream, provider, then, None, reauthenticate)
 
 
 @router.post("/account/upstream/{name}/link", name="upstream_link")
@@ -74,17 +84,34 @@ async def link(
     session: SessionDep,
     store: TokenStoreDep,
     settings: SettingsDep,
+    passwords: PasswordHasherDep,
     upstream: UpstreamClientsDep,
 ) -> Response:
-    """Link the account the user signs in with at provider NAME to theirs (from the account page)."""
+    """Link the account the user signs in with at provider NAME to theirs (from the account page).
+
+    A link is a lasting way in: as for a passkey, a stolen sign-in alone must not add one. It takes
+    the current password, checked as a login is; of a user without one, a sign-in of the last few
+    minutes. A notice goes to the account's address once it is linked."""
     signed_in = await signed_in_user(session, store, settings, request)
     if signed_in is None:
         return _account(request, settings)
-    await checked_form(request, settings)
+    form = await checked_form(request, settings)
     provider = settings.provider(name)
     if provider is None:
         return error_page(request, NO_SUCH_PROVIDER, status.HTTP_404_NOT_FOUND)
-    return await _sent_to(request, store, settings, upstream, provider, {}, link_to=signed_in[1].username)
+    browser, user = signed_in
+    if user.password_hash != NO_PASSWORD:
+        try:
+            await check_current_password(request, session, store, settings, passwords, user, form)
+        except WrongPassword as exc:
+            return exc.answer
+        except PasswordHashingBusy:
+            busy = error_page(request, BUSY, status.HTTP_503_SERVICE_UNAVAILABLE)
+            busy.headers["Retry-After"] = BUSY_RETRY_AFTER_SECONDS
+            return busy
+    elif time.time() - browser.auth_time > RECENT_SIGN_IN_SECONDS:
+        return _account(request, settings, "sign-in-again")
+    return await _sent_to(request, store, settings, upstream, provider, {}, user.username, reauthenticate=False)
 
 
 @router.post("/account/upstream/unlink", name="upstream_unlink")
@@ -100,11 +127,9 @@ async def unlink(request: Request, session: SessionDep, store: TokenStoreDep, se
     if len(key) != IDENTITY_KEY_LENGTH or key not in {identity.identity_key for identity in linked}:
         # Not one of this user's: however made up, it changes nothing.
         return _account(request, settings)
-    if (
-        len(linked) == 1
-        and user.password_hash == NO_PASSWORD
-        and not (await factors_of(session, user.username)).passkeys
-    ):
+    # Ways that still sign the user in: a password, a passkey, another provider still configured.
+    others = [identity for identity in linked if identity.identity_key != key and settings.provider(identity.provider)]
+    if not others and user.password_hash == NO_PASSWORD and not (await factors_of(session, user.username)).passkeys:
         return _account(request, settings, "provider-kept")
     await unlink_identity(session, user.username, key)
     return _account(request, settings, "provider-unlinked")
@@ -144,6 +169,7 @@ async def callback(
             code_verifier=pending.code_verifier,
             nonce=pending.nonce,
             iss=query.get("iss"),
+            signed_in_since=pending.started_at if pending.reauthenticate else None,
         )
     except UpstreamRefused as exc:
         return _refused(request, settings, provider, str(exc))
@@ -159,8 +185,8 @@ async def _sent_to(
     upstream: UpstreamClients,
     provider: UpstreamProvider,
     then: dict[str, str],
-    *,
     link_to: str | None,
+    reauthenticate: bool,
 ) -> Response:
     # Each start keeps a pending sign-in until it ends or expires: as many as one address may keep.
     key = store_key("upstream_sign_ins", client_address(request))
@@ -171,20 +197,22 @@ async def _sent_to(
         refused = error_page(request, message, status.HTTP_429_TOO_MANY_REQUESTS)
         refused.headers["Retry-After"] = str(max(await store.ttl(key), 1))
         return refused
-    # RFC 7636 §4.1: 64 random bytes make an 86-character verifier, within its 43 to 128.
-    verifier, nonce = secrets.token_urlsafe(64), secrets.token_urlsafe(32)
-    response = RedirectResponse("/", status.HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
-    pending = PendingSignIn(provider.name, verifier, nonce, then, link_to)
-    state = await begin(store, settings, request, response, pending)
+    pending = new_pending(provider.name, then, link_to=link_to, reauthenticate=reauthenticate)
     try:
         url = await upstream.client(provider).authorization_url(
-            _callback_url(request, settings, provider), state, code_challenge(verifier), nonce
+            _callback_url(request, settings, provider),
+            pending.state,
+            pending.code_challenge,
+            pending.nonce,
+            reauthenticate=reauthenticate,
         )
     except UpstreamRefused as exc:
         logger.warning("upstream provider %s cannot be used: %s", provider.name, exc)
         message = f"{provider.display_name} cannot be reached now; try again later, or sign in another way."
         return error_page(request, message, status.HTTP_502_BAD_GATEWAY)
-    response.headers["location"] = url
+    # Kept only once the provider is known to be there.
+    response = RedirectResponse(url, status.HTTP_303_SEE_OTHER, headers=PAGE_HEADERS)
+    await keep(store, settings, request, response, pending)
     return response
 
 
@@ -197,12 +225,28 @@ async def _sign_in(
     account: UpstreamAccount,
     then: dict[str, str],
 ) -> Response:
+    async def admit_new_user() -> bool:
+        # A user made through a provider counts as a registration: the same limit per address.
+        key = store_key("registrations", client_address(request))
+        counts = await store.increment({key: settings.registration_window_seconds})
+        if counts[key] > settings.max_registrations_per_address:
+            RATE_LIMITED.labels("registrations").inc()
+            return False
+        return True
+
     try:
-        user = await user_for(session, provider, account, registration_open=settings.allow_registration)
+        user = await user_for(
+            session, provider, account, registration_open=settings.allow_registration, admit_new_user=admit_new_user
+        )
     except NoLocalAccount as exc:
+        limited = isinstance(exc, NewUsersLimited)
+        reason = "new users from this address are limited" if limited else "no account here is linked to it"
+        logger.info("sign-in through upstream provider %s refused: %s", provider.name, reason)
         UPSTREAM_SIGN_INS.labels(provider.name, "unlinked").inc()
-        audit.record("sign_in.failed", outcome="failure", detail={"method": "upstream", "provider": provider.name})
-        return forget(error_page(request, str(exc), status.HTTP_403_FORBIDDEN), request, settings)
+        detail = {"method": "upstream", "provider": provider.name, "reason": reason}
+        audit.record("sign_in.failed", outcome="failure", detail=detail)
+        status_code = status.HTTP_429_TOO_MANY_REQUESTS if limited else status.HTTP_403_FORBIDDEN
+        return forget(error_page(request, str(exc), status_code), request, settings)
     if user.disabled:
         return _refused(request, settings, provider, "the linked account is disabled", "This account is disabled.")
     UPSTREAM_SIGN_INS.labels(provider.name, "succeeded").inc()
@@ -236,6 +280,10 @@ async def _link(
         if identity is None or identity.username != username:
             message = f"This {provider.display_name} account is linked to another account here already."
             return _refused(request, settings, provider, "the account is linked to another user", message)
+        return forget(_account(request, settings, "provider-linked"), request, settings)
+    if settings.account_email:
+        context, address = mail_context(request, settings), signed_in[1].email
+        send_later(request, lambda: notice_messages(context, "provider_linked", address, username))
     return forget(_account(request, settings, "provider-linked"), request, settings)
 
 
