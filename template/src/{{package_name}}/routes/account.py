@@ -110,7 +110,7 @@ NOTICES = {
     "provider-linked": "You can now sign in with that account too.",
     "provider-unlinked": "That account no longer signs you in.",
     "provider-kept": "That is your only way to sign in: set a password or add a passkey first.",
-    "sign-in-again": "Sign out and in again first: linking another account takes a sign-in of the last few minutes.",
+    "sign-in-again": "Sign out and in again first: this takes a sign-in of the last few minutes.",
 }
 BUSY = "The service is busy; try again in a moment."
 
@@ -161,7 +161,11 @@ async def account_password(
     if problem is not None:
         return await _account_page(request, session, store, settings, user, error=problem, status_code=400)
     try:
-        await check_current_password(request, session, store, settings, passwords, user, form)
+        if user.password_hash != NO_PASSWORD:
+            await check_current_password(request, session, store, settings, passwords, user, form)
+        elif not await _signed_in_recently(request, session, store, settings):
+            # No password to give (signed up through another provider): a recent sign-in sets the first.
+            return _back(request, settings, "sign-in-again")
         # Every sign-in ends with the change, this browser's too; it signs in afresh just after.
         await change_password(session, store, passwords, user.username, new_password)
     except WrongPassword as exc:
@@ -416,6 +420,11 @@ async def _signed_in_form(
     if signed_in is None:
         raise NotSignedIn
     return signed_in[1], await checked_form(request, settings)
+
+
+async def _signed_in_recently(request: Request, session: AsyncSession, store: TokenStore, settings: Settings) -> bool:
+    signed_in = await signed_in_user(session, store, settings, request)
+    return signed_in is not None and signed_in[0].is_recent
 
 
 async def check_current_password(

@@ -8,7 +8,6 @@ verifier, and whose ID token holds this sign-in's nonce. Whatever fails shows an
 in the log and the audit trail, and creates and links nothing."""
 
 import logging
-import time
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import RedirectResponse, Response
@@ -45,8 +44,6 @@ MAX_CODE_LENGTH = 2048
 MAX_ERROR_LENGTH = 64
 # The authorization request a start carries along, at most, in its query's length.
 MAX_CARRIED_REQUEST = 8192
-# Linking, for a user without a password to give, takes a sign-in this recent.
-RECENT_SIGN_IN_SECONDS = 300
 BUSY = "The service is busy; try again in a moment."
 # An identity's key on the account page's unlink form: a SHA-256 in hex.
 IDENTITY_KEY_LENGTH = 64
@@ -109,7 +106,7 @@ async def link(
             busy = error_page(request, BUSY, status.HTTP_503_SERVICE_UNAVAILABLE)
             busy.headers["Retry-After"] = BUSY_RETRY_AFTER_SECONDS
             return busy
-    elif time.time() - browser.auth_time > RECENT_SIGN_IN_SECONDS:
+    elif not browser.is_recent:
         return _account(request, settings, "sign-in-again")
     return await _sent_to(request, store, settings, upstream, provider, {}, user.username, reauthenticate=False)
 

@@ -29,6 +29,9 @@ from ..storage.record_keys import store_key
 from ..storage.token_store import TokenStore
 
 SESSION_COOKIE = "session"
+# What a sign-in must be to stand in for a password its user does not have (one who signed up through
+# another provider): this recent.
+RECENT_SIGN_IN_SECONDS = 300
 # Before sign-in, what the forms' CSRF tokens are bound to.
 PRE_SIGN_IN_COOKIE = "pre_sign_in"
 
@@ -39,6 +42,10 @@ class SignIn:
     auth_time: int
     # How the user signed in (RFC 8176 `amr` values): the ID tokens of its codes say so.
     methods: tuple[str, ...] = (PASSWORD,)
+
+    @property
+    def is_recent(self) -> bool:
+        return time.time() - self.auth_time <= RECENT_SIGN_IN_SECONDS
 
 
 def _key(session_id: str) -> str:
