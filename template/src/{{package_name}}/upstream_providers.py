@@ -152,6 +152,10 @@ def _url(entry: dict[str, Any], field: str, where: str, *, production: bool) -> 
     value = entry.get(field)
     if not isinstance(value, str) or not value:
         raise ProviderConfigError(f"{where}: {field} is required")
+    # The issuer (a GitHub-style provider's API) is stored with each identity, in 255 characters.
+    limit = 255 if field in ("issuer", "api_url") else 2048
+    if len(value) > limit or not value.isprintable():
+        raise ProviderConfigError(f"{where}: {field} must be a URL of at most {limit} characters")
     parts = urlsplit(value)
     try:
         parts.port  # noqa: B018 (a port that is not a number, or above 65535, raises here)

@@ -44,8 +44,9 @@ async def user_for(
     *,
     registration_open: bool,
     admit_new_user: Callable[[], Awaitable[bool]],
-) -> User:
-    """The user ACCOUNT signs in as (disabled users are the caller's to refuse); NoLocalAccount when
+) -> tuple[User, bool]:
+    """The user ACCOUNT signs in as (disabled users are the caller's to refuse), and whether ACCOUNT
+    was linked to that existing user just now, by its address (its owner is told); NoLocalAccount when
     there is none. ADMIT_NEW_USER says whether a user may be created now (the registration limits)."""
     identity = await find_identity(session, provider, account.subject)
     if identity is not None:
@@ -53,12 +54,13 @@ async def user_for(
         if user is None:  # deleted between the two reads: its identities went with it
             raise NoLocalAccount("The account this sign-in was linked to no longer exists.")
         await note_use(session, identity, account.email)
-        return user
+        return user, False
     if provider.auto_link_verified_email and account.email is not None and account.email_verified:
         # Only an address this service verified itself: those providers give are stored unverified.
         holders = [user for user in await users_with_email(session, account.email) if user.email_verified]
         if len(holders) == 1:
-            return await _linked(session, provider, account, holders[0])
+            linked = await _linked(session, provider, account, holders[0])
+            return linked, linked.username == holders[0].username
     creates = registration_open if provider.create_users is None else provider.create_users
     if not creates:
         raise NoLocalAccount(
@@ -67,7 +69,7 @@ async def user_for(
         )
     if not await admit_new_user():
         raise NewUsersLimited("Too many accounts were made from your address; try again later.")
-    return await _new_user(session, provider, account)
+    return await _new_user(session, provider, account), False
 
 
 async def _linked(session: AsyncSession, provider: UpstreamProvider, account: UpstreamAccount, user: User) -> User:

@@ -17,6 +17,7 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
+from ..storage.database import can_hold
 from ..upstream_providers import LOOPBACK_HOSTS, UpstreamProvider
 
 # ID tokens are accepted signed with these alone (RFC 8725 §3.1), and only those of them the
@@ -34,6 +35,9 @@ LEEWAY_SECONDS = 60
 MAX_DOCUMENT_BYTES = 512 * 1024
 # What a user's profile is read from: the ID token's, where it has them, win over UserInfo's.
 PROFILE_CLAIMS = ("email", "email_verified", "preferred_username", "name")
+# The identities table's limit; and GitHub's user ids, far below it.
+MAX_SUBJECT_LENGTH = 255
+MAX_USER_ID = 10**18
 # GitHub's REST API asks for this media type and version.
 GITHUB_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 USER_AGENT = "oauth-upstream-client"
@@ -56,9 +60,8 @@ class UpstreamAccount:
     email_verified: bool
     preferred_username: str | None
     name: str | None
-    # Whether the provider says the user gave two factors (`amr` holding `mfa`), and its `acr`.
+    # Whether the provider says the user gave two factors (`amr` holding `mfa`).
     multi_factor: bool
-    acr: str | None
 
 
 class _OAuth2(BaseOAuth2[dict[str, Any]]):
@@ -137,8 +140,8 @@ class UpstreamClient:
             raise UpstreamRefused(f"the token endpoint refused the code ({status})") from None
         except TimeoutError:
             raise UpstreamRefused("the token endpoint did not answer in time") from None
-        except (ValueError, TypeError):
-            # httpx-oauth reads any JSON: a list, or an `expires_in` that is no number, fails there.
+        except (ValueError, TypeError, ArithmeticError):
+            # httpx-oauth reads any JSON: a list, or an `expires_in` that is no number (or 1e999), fails there.
             raise UpstreamRefused("the token endpoint's answer cannot be read") from None
         # GitHub answers a refused code with 200 and an `error`.
         if "error" in token or not isinstance(token.get("access_token"), str):
@@ -184,13 +187,13 @@ class UpstreamClient:
         if (len(audiences) > 1 or azp is not None) and azp != client_id:
             raise UpstreamRefused("the ID token is for another client (azp)")
         subject = claims["sub"]
-        if not isinstance(subject, str) or not 0 < len(subject) <= 255:
-            raise UpstreamRefused("the ID token's subject is not a string of at most 255 characters")
+        if not _storable(subject):
+            raise UpstreamRefused("the ID token's subject is not printable text of at most 255 characters")
         auth_time = claims.get("auth_time")
-        if signed_in_since is not None and isinstance(auth_time, int) and auth_time < signed_in_since - LEEWAY_SECONDS:
+        # Asked for a fresh sign-in, the provider must say when the user signed in (Core §3.1.2.1).
+        if signed_in_since is not None and not _signed_in_since(auth_time, signed_in_since - LEEWAY_SECONDS):
             raise UpstreamRefused("the provider did not have the user sign in again (auth_time)")
         amr = claims.get("amr")
-        acr = claims.get("acr")
         profile = await self._profile(metadata.document, access_token, subject, claims)
         return UpstreamAccount(
             subject=subject,
@@ -199,7 +202,6 @@ class UpstreamClient:
             preferred_username=_text(profile.get("preferred_username"), 150),
             name=_text(profile.get("name"), 255),
             multi_factor=isinstance(amr, list) and "mfa" in amr,
-            acr=_text(acr, 255),
         )
 
     async def _profile(
@@ -239,7 +241,8 @@ class UpstreamClient:
         headers = {**GITHUB_HEADERS, "Authorization": f"Bearer {access_token}"}
         user = await self._json(f"{api}/user", headers)
         emails = await self._json(f"{api}/user/emails", headers)
-        if not isinstance(user, dict) or not isinstance(user.get("id"), int) or isinstance(user.get("id"), bool):
+        user_id = user.get("id") if isinstance(user, dict) else None
+        if not isinstance(user_id, int) or isinstance(user_id, bool) or not 0 < user_id < MAX_USER_ID:
             raise UpstreamRefused("the provider's API answered without a user id")
         verified = [
             entry["email"]
@@ -253,13 +256,12 @@ class UpstreamClient:
         ]
         email = _text((primary or verified or [None])[0], 320)
         return UpstreamAccount(
-            subject=str(user["id"]),
+            subject=str(user_id),
             email=email,
             email_verified=email is not None,
             preferred_username=_text(user.get("login"), 150),
             name=_text(user.get("name"), 255),
             multi_factor=False,
-            acr=None,
         )
 
     async def _oauth(self) -> tuple[_OAuth2, list[tuple[str, str]]]:
@@ -404,8 +406,26 @@ def _decoded(id_token: str, keys: KeySet, algorithms: list[str]) -> dict[str, An
     return dict(token.claims)
 
 
+def _signed_in_since(auth_time: object, since: float) -> bool:
+    return isinstance(auth_time, int | float) and not isinstance(auth_time, bool) and auth_time >= since
+
+
+def _storable(subject: object) -> bool:
+    """Whether SUBJECT can be an identity's subject: printable text that every database holds."""
+    return (
+        isinstance(subject, str)
+        and 0 < len(subject) <= MAX_SUBJECT_LENGTH
+        and subject.isprintable()
+        and can_hold(subject)
+    )
+
+
 def _text(value: object, limit: int) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= limit and value.isprintable() else None
+    return (
+        value
+        if isinstance(value, str) and 0 < len(value) <= limit and value.isprintable() and can_hold(value)
+        else None
+    )
 
 
 class UpstreamClients:

@@ -12,10 +12,12 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from ..accounts.account_changes import reset_password as reset_with_token
+from ..accounts.account_changes import reset_second_factors
 from ..accounts.account_emails import ACCOUNT_PATH, notice_messages, reset_messages
 from ..accounts.account_tokens import reset_holder
 from ..accounts.password_policy import MIN_PASSWORD_LENGTH
 from ..accounts.passwords import MAX_PASSWORD_LENGTH
+from ..accounts.second_factors import factors_of
 from ..accounts.users import MAX_EMAIL_LENGTH, MAX_USERNAME_LENGTH, NewUser
 from ..config import Settings, issuer_of
 from ..deps import PasswordHasherDep, SessionDep, SettingsDep, TokenStoreDep, client_address
@@ -88,11 +90,18 @@ async def reset_password(
     if (problem := _password_problem(holder.username, password)) is not None:
         context = {"token": token, "error": problem}
         return page(request, settings, "reset_password.html", context, status.HTTP_400_BAD_REQUEST)
+    # Whoever holds the address now holds the account, and may not be whoever set up its ways in: an
+    # account can be made in another's name through a provider that vouches for addresses too easily.
+    # Its providers go before the password changes, so that no sign-in through one outlives the reset;
+    # its second factors too where this service never verified the address.
+    unproven = not holder.email_verified
+    await unlink_all(session, holder.username)
     # Of concurrent submissions, one spends the token; the others find it used.
     user = await reset_with_token(session, store, passwords, token, password)
     if user is None:
         return _invalid_link_page(request, settings)
-    await unlink_all(session, user.username)
+    if unproven and (await factors_of(session, user.username)).any:
+        await reset_second_factors(session, store, user.username)
     mail = mail_context(request, settings)
     send_later(request, lambda: notice_messages(mail, "password_changed", user.email, user.username))
     # Not signed in by the reset (OWASP Forgot Password Cheat Sheet): whoever holds the link signs in

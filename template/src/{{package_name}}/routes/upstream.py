@@ -7,6 +7,7 @@ state, bound by a cookie, used once), whose code the provider exchanges with thi
 verifier, and whose ID token holds this sign-in's nonce. Whatever fails shows an error page, says why
 in the log and the audit trail, and creates and links nothing."""
 
+import dataclasses
 import logging
 
 from fastapi import APIRouter, Request, status
@@ -64,10 +65,20 @@ async def start(
     if provider is None:
         return error_page(request, NO_SUCH_PROVIDER, status.HTTP_404_NOT_FOUND)
     auth = AuthorizationRequest.from_mapping(request.query_params)
-    then = auth.after_login().params() if auth.client_id is not None else {}
+    if auth.repeated:
+        # The authorization endpoint refuses such a request: it is not carried there cleaned up.
+        return error_page(request, "This sign-in request repeats a parameter.", status.HTTP_400_BAD_REQUEST)
+    # `id_token_hint` stays, for the authorization endpoint to check against whoever signs in.
+    after = dataclasses.replace(auth.after_login(), id_token_hint=auth.id_token_hint)
+    then = after.params() if auth.client_id is not None else {}
     # The client asked for a fresh sign-in (Core §3.1.2.1): so is the provider, where it can be.
     prompts = set((auth.prompt or "").split())
     reauthenticate = bool(prompts & REAUTHENTICATE) or auth.max_age is not None
+    if reauthenticate and provider.kind == "github":
+        message = (
+            f"{provider.display_name} cannot confirm a fresh sign-in, which this request asks for. Sign in another way."
+        )
+        return error_page(request, message, status.HTTP_400_BAD_REQUEST)
     # Carried in the token store until the browser is back: no request of a real client is this large.
     if len(authorization_query(then)) > MAX_CARRIED_REQUEST:
         return error_page(request, "This sign-in request is too large.", status.HTTP_400_BAD_REQUEST)
@@ -185,7 +196,7 @@ async def _sent_to(
     link_to: str | None,
     reauthenticate: bool,
 ) -> Response:
-    # Each start keeps a pending sign-in until it ends or expires: as many as one address may keep.
+    # Each start keeps a pending sign-in until it ends or expires: one address may start this many in that time.
     key = store_key("upstream_sign_ins", client_address(request))
     counts = await store.increment({key: settings.upstream_sign_in_minutes * 60})
     if counts[key] > settings.upstream_sign_ins_per_address:
@@ -232,20 +243,23 @@ async def _sign_in(
         return True
 
     try:
-        user = await user_for(
+        user, linked_by_address = await user_for(
             session, provider, account, registration_open=settings.allow_registration, admit_new_user=admit_new_user
         )
     except NoLocalAccount as exc:
         limited = isinstance(exc, NewUsersLimited)
         reason = "new users from this address are limited" if limited else "no account here is linked to it"
         logger.info("sign-in through upstream provider %s refused: %s", provider.name, reason)
-        UPSTREAM_SIGN_INS.labels(provider.name, "unlinked").inc()
+        UPSTREAM_SIGN_INS.labels(provider.name, "limited" if limited else "unlinked").inc()
         detail = {"method": "upstream", "provider": provider.name, "reason": reason}
         audit.record("sign_in.failed", outcome="failure", detail=detail)
         status_code = status.HTTP_429_TOO_MANY_REQUESTS if limited else status.HTTP_403_FORBIDDEN
         return forget(error_page(request, str(exc), status_code), request, settings)
     if user.disabled:
         return _refused(request, settings, provider, "the linked account is disabled", "This account is disabled.")
+    if linked_by_address and settings.account_email:
+        context, address, username = mail_context(request, settings), user.email, user.username
+        send_later(request, lambda: notice_messages(context, "provider_linked", address, username))
     UPSTREAM_SIGN_INS.labels(provider.name, "succeeded").inc()
     detail = {"method": "upstream", "provider": provider.name}
     audit.record("sign_in.succeeded", actor=audit.user(user.username), subject=user.username, detail=detail)
